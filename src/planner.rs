@@ -1,0 +1,232 @@
+//! The planner: a pure function from (request, state snapshot, policy, now) to a plan.
+//!
+//! It knows nothing of threads, clocks, bytes or C, and does not touch the heap. The decision
+//! rules of DESIGN.md, in the order they act:
+//!
+//! - rule 5: routes the caller cannot use, text routes to a PSAP not known to take text, and
+//!   routes the policy does not list for the media are left out, each with its reason;
+//! - rules 2 and 3: every other route is ranked by its evidence class (positive, unknown,
+//!   negative: fresh observations, hold-down, breakers) and by policy preference within a class;
+//!   open breakers and components that failed earlier in this call demote and shorten the timer;
+//! - rule 4: a recovered component stays negative during the hold-down (in [`crate::state`]);
+//! - rule 6: timers are clipped to the remaining budget, and routes past it are left out;
+//! - rule 1: nothing with a fresh negative verdict is removed, only ranked last (fail open);
+//! - rules 7 and 8 follow from ranking on a total order of (class, preference) alone.
+
+use std::sync::Arc;
+
+use crate::plan::{Attempt, Attempts, LeftOut, LeftOutReason, LeftOuts, Plan, Reason};
+use crate::policy::{ComponentSet, Policy, Route};
+use crate::request::CallRequest;
+use crate::route::{Capabilities, Media, RouteId};
+use crate::state::{Breaker, Evidence, Snapshot};
+
+/// What a call session adds to a plain request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Constraints<'a> {
+    /// Time left in the call's budget; `None` for the policy's whole budget.
+    pub remaining_ms: Option<u64>,
+    /// Routes that already failed in this call.
+    pub failed: &'a [RouteId],
+    /// Components blamed for failures earlier in this call: treated as negative evidence.
+    pub suspect: ComponentSet,
+}
+
+/// Makes the plan for `request` from `snapshot` under `policy` at `now_ms`.
+pub fn plan(
+    request: &CallRequest,
+    snapshot: &Snapshot,
+    policy: &Arc<Policy>,
+    now_ms: u64,
+    constraints: &Constraints<'_>,
+) -> Plan {
+    let mut attempts = Attempts::new();
+    let mut left_out = LeftOuts::new();
+    let mut ranked: smallvec::SmallVec<[(Evidence, usize, Attempt); 16]> =
+        smallvec::SmallVec::new();
+    let preference = policy.preference(request.media, request.psap);
+    let text_ready = snapshot.psap_text_ready(request.psap, policy, now_ms);
+
+    // Rule 5: hard constraints exclude, in policy order so the left-out list reads predictably.
+    for (index, route) in policy.routes().iter().enumerate() {
+        let leave = |reason, missing| LeftOut {
+            route: route.id,
+            reason,
+            missing,
+        };
+        let Some(rank) = preference.iter().position(|&i| i as usize == index) else {
+            left_out.push(leave(LeftOutReason::NotPreferred, Capabilities::NONE));
+            continue;
+        };
+        let missing = route.requires.missing_from(request.caller);
+        if !missing.is_empty() {
+            left_out.push(leave(LeftOutReason::MissingCapability, missing));
+            continue;
+        }
+        if route.kind.needs_text_ready_psap() && !text_ready {
+            left_out.push(leave(LeftOutReason::PsapNotTextReady, Capabilities::NONE));
+            continue;
+        }
+        if constraints.failed.contains(&route.id) {
+            left_out.push(leave(LeftOutReason::AlreadyFailed, Capabilities::NONE));
+            continue;
+        }
+        let Some(media) = media_for(route, request) else {
+            left_out.push(leave(LeftOutReason::NotPreferred, Capabilities::NONE));
+            continue;
+        };
+        let attempt = assess(
+            route,
+            index,
+            media,
+            request,
+            snapshot,
+            policy,
+            now_ms,
+            constraints.suspect,
+        );
+        ranked.push((attempt.evidence, rank, attempt));
+    }
+
+    // Rule 2: fresh positive, then unknown, then negative; policy preference within a class.
+    ranked.sort_unstable_by_key(|&(class, rank, _)| (class, rank));
+
+    let has_verified = ranked
+        .first()
+        .is_some_and(|(c, _, _)| *c == Evidence::Positive);
+    let mut remaining = constraints.remaining_ms.unwrap_or(policy.budget_ms);
+    for &(class, _, mut attempt) in &ranked {
+        if class == Evidence::Unknown && !policy.allow_unverified && has_verified {
+            left_out.push(LeftOut {
+                route: attempt.route,
+                reason: LeftOutReason::Unverified,
+                missing: Capabilities::NONE,
+            });
+            continue;
+        }
+        // Rule 6: never promise more time than remains.
+        if remaining == 0 {
+            left_out.push(LeftOut {
+                route: attempt.route,
+                reason: LeftOutReason::OverBudget,
+                missing: Capabilities::NONE,
+            });
+            continue;
+        }
+        attempt.timeout_ms = attempt.timeout_ms.min(remaining);
+        remaining -= attempt.timeout_ms;
+        attempts.push(attempt);
+    }
+
+    let fail_open =
+        !attempts.is_empty() && attempts.iter().all(|a| a.evidence == Evidence::Negative);
+    Plan {
+        request: *request,
+        attempts,
+        left_out,
+        fail_open,
+        psap_state: snapshot.psap_state(request.psap, policy, now_ms),
+        epoch: snapshot.epoch,
+        made_at_ms: now_ms,
+        policy: Arc::clone(policy),
+    }
+}
+
+/// The media to use on `route` for `request`: the requested one where the route carries it;
+/// otherwise a voice (or RTT) caller may text, and a text caller may use RTT or, failing that,
+/// place a voice call (a silent call still reaches a call taker).
+fn media_for(route: &Route, request: &CallRequest) -> Option<Media> {
+    let carries = |m: Media| route.media.contains(m);
+    let rtt_ok = request.caller.contains(Capabilities::RTT) && carries(Media::Rtt);
+    match request.media {
+        Media::Voice if carries(Media::Voice) => Some(Media::Voice),
+        Media::Rtt if rtt_ok => Some(Media::Rtt),
+        Media::Text if carries(Media::Text) => Some(Media::Text),
+        Media::Voice | Media::Rtt if carries(Media::Text) => Some(Media::Text),
+        Media::Rtt if carries(Media::Voice) => Some(Media::Voice),
+        Media::Text if rtt_ok => Some(Media::Rtt),
+        Media::Text if carries(Media::Voice) => Some(Media::Voice),
+        _ => None,
+    }
+}
+
+/// Evidence class, reason and timer of one usable route.
+#[allow(clippy::too_many_arguments)]
+fn assess(
+    route: &Route,
+    index: usize,
+    media: Media,
+    request: &CallRequest,
+    snapshot: &Snapshot,
+    policy: &Policy,
+    now_ms: u64,
+    suspect: ComponentSet,
+) -> Attempt {
+    // The worst observed class over the route's components (unknown if it declares none), and
+    // the worst breaker over the route and its components. A component blamed for a failure
+    // earlier in this call counts as negative and demotes, for this call only.
+    let mut class = if route.needs.0 == 0 {
+        Evidence::Unknown
+    } else {
+        Evidence::Positive
+    };
+    let mut breaker = snapshot.route_health(index).breaker(policy, now_ms);
+    let (mut observed_blame, mut breaker_blame) = (None, None);
+    for c in route.needs.iter() {
+        let state = snapshot.component(c);
+        let (observed, b) = if suspect.contains(c) {
+            (Evidence::Negative, Breaker::Open)
+        } else {
+            (
+                state.observed(policy, now_ms),
+                state.health.breaker(policy, now_ms),
+            )
+        };
+        if observed > class {
+            class = observed;
+            observed_blame = Some(c);
+        }
+        if b > breaker {
+            breaker = b;
+            breaker_blame = Some(c);
+        }
+    }
+    let reason = match breaker {
+        Breaker::Open => {
+            class = Evidence::Negative;
+            Reason::Demoted
+        }
+        Breaker::HalfOpen if class == Evidence::Negative => Reason::FailOpen,
+        Breaker::HalfOpen => {
+            class = Evidence::Unknown;
+            Reason::Trial
+        }
+        Breaker::Closed => match class {
+            Evidence::Positive => Reason::Verified,
+            Evidence::Unknown => Reason::Unverified,
+            Evidence::Negative => Reason::FailOpen,
+        },
+    };
+    let timeout_ms = if breaker == Breaker::Closed {
+        route.setup_timeout_ms
+    } else {
+        demoted_timeout(route.setup_timeout_ms, policy)
+    };
+    Attempt {
+        route: route.id,
+        kind: route.kind,
+        media,
+        timeout_ms,
+        needs_user_action: route.kind.needs_user_action() || media != request.media,
+        reason,
+        evidence: class,
+        blamed: breaker_blame.or(observed_blame),
+    }
+}
+
+/// The shortened timer of a demoted route: a percentage of the normal one, floored, and never
+/// longer than the normal one.
+fn demoted_timeout(normal_ms: u64, policy: &Policy) -> u64 {
+    let shortened = normal_ms.saturating_mul(policy.demoted_timeout_pct as u64) / 100;
+    shortened.max(policy.min_setup_timeout_ms).min(normal_ms)
+}

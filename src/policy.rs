@@ -1,0 +1,828 @@
+//! Policy: which routes exist, what they depend on, how they are preferred, and every timer.
+//!
+//! A [`PolicySpec`] is the file format (TOML or JSON, unknown keys rejected). [`Policy`] is a spec
+//! that passed validation as a whole, compiled into the tables the planner reads. An invalid
+//! `Policy` cannot exist, so installing one cannot fail; loading text can, and then the policy in
+//! force stays in force.
+
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+use thiserror::Error;
+
+use crate::observation::{ComponentId, FactClass, PsapId};
+use crate::route::{Capabilities, Media, MediaSet, RouteId, RouteKind, MAX_ROUTES};
+
+/// Most components one policy may declare.
+pub const MAX_COMPONENTS: usize = 32;
+
+/// Longest time any policy field may name: one day.
+const MAX_SECONDS: f64 = 86_400.0;
+
+/// The shipped default policy (a US handset), as TOML.
+pub const US_HANDSET_TOML: &str = include_str!("../policies/us-handset.toml");
+
+/// A policy file that could not be used. Every variant names the field and the value.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PolicyError {
+    /// The text is not valid TOML / JSON for a policy (syntax, unknown key, wrong type). The
+    /// message carries the parser's location and the key.
+    #[error("policy is not valid {format}: {message}")]
+    Parse {
+        /// `"TOML"` or `"JSON"`.
+        format: &'static str,
+        /// The parser's message.
+        message: String,
+    },
+    /// A field holds a value the policy cannot work with.
+    #[error("policy field `{field}` = {value}: {reason}")]
+    Invalid {
+        /// Path of the field, e.g. `route[2].needs[1]`.
+        field: String,
+        /// The offending value as written.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+fn invalid(
+    field: impl Into<String>,
+    value: impl std::fmt::Debug,
+    reason: impl Into<String>,
+) -> PolicyError {
+    PolicyError::Invalid {
+        field: field.into(),
+        value: format!("{value:?}"),
+        reason: reason.into(),
+    }
+}
+
+/// The policy file format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    /// A name for logs and audit records.
+    pub name: String,
+    /// Whether routes with no fresh evidence either way may be attempted before fail-open.
+    #[serde(default = "yes")]
+    pub allow_unverified: bool,
+    /// Call budget.
+    pub budget: BudgetSpec,
+    /// Observation lifetimes.
+    pub ttl: TtlSpec,
+    /// Breakers and hold-down.
+    pub breaker: BreakerSpec,
+    /// Things routes depend on.
+    #[serde(default)]
+    pub component: Vec<ComponentSpec>,
+    /// Ways a call can go.
+    pub route: Vec<RouteSpec>,
+    /// Route order per media.
+    pub preference: PreferenceSpec,
+    /// Last-resort guidance when no PSAP-specific guidance applies.
+    pub guidance: GuidanceSpec,
+    /// Per-PSAP overrides.
+    #[serde(default)]
+    pub jurisdiction: Vec<JurisdictionSpec>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[budget]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSpec {
+    /// Total seconds a call may spend on attempts.
+    pub total_s: f64,
+    /// How many times one call may walk the whole route list.
+    pub max_rounds: u32,
+}
+
+/// `[ttl]`: seconds after which an observation of each class reads as unknown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TtlSpec {
+    /// Radio / registration state.
+    pub radio_s: f64,
+    /// Core health and probes.
+    pub service_s: f64,
+    /// Link facts (Wi-Fi up, E911 address).
+    pub link_s: f64,
+    /// Outage notices and PSAP facts.
+    pub advisory_s: f64,
+}
+
+/// `[breaker]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSpec {
+    /// Consecutive failures that open a breaker.
+    pub failure_threshold: u32,
+    /// Seconds an open breaker demotes before allowing a trial.
+    pub cool_down_s: f64,
+    /// Seconds a recovered component stays demoted.
+    pub hold_down_s: f64,
+    /// Setup timer of a demoted route, in percent of its normal timer.
+    pub demoted_timeout_pct: u32,
+    /// Floor of a demoted route's setup timer, seconds.
+    pub min_setup_timeout_s: f64,
+}
+
+/// `[[component]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentSpec {
+    /// Unique name (`home_core`).
+    pub name: String,
+    /// Radio or service.
+    pub kind: ComponentKind,
+}
+
+/// What a component is, which decides the observations it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u32)]
+pub enum ComponentKind {
+    /// A radio network: observed as in / limited / no service.
+    Radio = 1,
+    /// A service (core, ePDG, TCC, link): observed as up / down / unknown, probes, link facts.
+    Service = 2,
+}
+
+/// `[[route]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// Stable id, unique in the policy.
+    pub id: u16,
+    /// Unique name, used in preference lists.
+    pub name: String,
+    /// Kind.
+    pub kind: RouteKind,
+    /// Components it depends on.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// Seconds an attempt may take to connect.
+    pub setup_timeout_s: f64,
+    /// Media carried; required for `custom`, defaulted from the kind otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Vec<Media>>,
+    /// Caller capabilities needed; defaulted from the kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires: Option<Vec<String>>,
+}
+
+/// `[preference]`: route names in order, per requested media.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreferenceSpec {
+    /// For voice calls.
+    pub voice: Vec<String>,
+    /// For text (SMS) requests.
+    pub text: Vec<String>,
+    /// For real-time-text calls.
+    pub rtt: Vec<String>,
+}
+
+/// `[guidance]`: what to tell a caller when nothing connects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuidanceSpec {
+    /// One sentence for the caller.
+    pub text: String,
+    /// Ten-digit or other numbers to call instead.
+    #[serde(default)]
+    pub numbers: Vec<String>,
+}
+
+/// `[[jurisdiction]]`: overrides for one PSAP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JurisdictionSpec {
+    /// PSAP registry id.
+    pub psap: u32,
+    /// Route order for this PSAP's callers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preference: Option<PreferenceSpec>,
+    /// Guidance for this PSAP's callers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance: Option<GuidanceSpec>,
+}
+
+/// A compiled route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// Stable id.
+    pub id: RouteId,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: RouteKind,
+    /// Components it depends on.
+    pub needs: ComponentSet,
+    /// Media it carries.
+    pub media: MediaSet,
+    /// Capabilities the caller needs.
+    pub requires: Capabilities,
+    /// Setup timer.
+    pub setup_timeout_ms: u64,
+}
+
+/// A compiled component.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: ComponentKind,
+}
+
+/// A set of components by index; fits [`MAX_COMPONENTS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ComponentSet(pub u32);
+
+impl ComponentSet {
+    /// Whether the component is in the set.
+    pub fn contains(self, c: ComponentId) -> bool {
+        (c.0 as usize) < MAX_COMPONENTS && self.0 & (1 << c.0) != 0
+    }
+
+    /// Adds a component.
+    pub fn insert(&mut self, c: ComponentId) {
+        debug_assert!(
+            (c.0 as usize) < MAX_COMPONENTS,
+            "component index fits a ComponentSet"
+        );
+        self.0 |= 1 << (c.0 as u32 & 31);
+    }
+
+    /// The components in the set, lowest first.
+    pub fn iter(self) -> impl Iterator<Item = ComponentId> {
+        (0..MAX_COMPONENTS as u16)
+            .filter(move |i| self.0 & (1 << i) != 0)
+            .map(ComponentId)
+    }
+
+    /// Whether the two sets share a component.
+    pub fn intersects(self, other: ComponentSet) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+/// Route order (indices into [`Policy::routes`]) for each requested media.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preference([SmallVec<[u8; MAX_ROUTES]>; 3]);
+
+impl Preference {
+    /// Route indices, best first, for requests of `media`.
+    pub fn for_media(&self, media: Media) -> &[u8] {
+        &self.0[media as usize - 1]
+    }
+}
+
+/// Guidance for a caller when routes fail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Guidance {
+    /// One sentence.
+    pub text: String,
+    /// Numbers to call instead.
+    pub numbers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Jurisdiction {
+    psap: PsapId,
+    preference: Option<Preference>,
+    guidance: Option<Guidance>,
+}
+
+/// A validated policy. Build one with [`Policy::from_toml`], [`Policy::from_json`],
+/// [`Policy::from_spec`] or [`Policy::us_default`].
+///
+/// ```
+/// use sosroute::Policy;
+/// let policy = Policy::us_default();
+/// assert_eq!(policy.name(), "us-handset");
+/// let err = Policy::from_toml("name = 3").unwrap_err();
+/// assert!(err.to_string().contains("name"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    spec: PolicySpec,
+    version: u64,
+    components: Vec<Component>,
+    routes: Vec<Route>,
+    preference: Preference,
+    guidance: Guidance,
+    jurisdictions: Vec<Jurisdiction>,
+    ttl_ms: [u64; 4],
+    /// Total call budget.
+    pub budget_ms: u64,
+    /// Rounds through the route list per call.
+    pub max_rounds: u32,
+    /// Consecutive failures that open a breaker.
+    pub failure_threshold: u16,
+    /// How long an open breaker demotes.
+    pub cool_down_ms: u64,
+    /// How long a recovered component stays demoted.
+    pub hold_down_ms: u64,
+    /// Demoted setup timer, percent of normal.
+    pub demoted_timeout_pct: u32,
+    /// Floor of a demoted setup timer.
+    pub min_setup_timeout_ms: u64,
+    /// Whether unverified routes may be attempted before fail-open.
+    pub allow_unverified: bool,
+}
+
+/// Which text format a policy is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum PolicyFormat {
+    /// TOML.
+    Toml = 1,
+    /// JSON.
+    Json = 2,
+}
+
+impl Policy {
+    /// The shipped default: a US handset (`policies/us-handset.toml`).
+    pub fn us_default() -> Policy {
+        Policy::from_toml(US_HANDSET_TOML).expect("the shipped default policy is valid")
+    }
+
+    /// Parses and validates a TOML policy.
+    pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
+        let spec: PolicySpec = toml::from_str(text).map_err(|e| PolicyError::Parse {
+            format: "TOML",
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        Policy::from_spec(spec)
+    }
+
+    /// Parses and validates a JSON policy.
+    pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
+        let spec: PolicySpec = serde_json::from_str(text).map_err(|e| PolicyError::Parse {
+            format: "JSON",
+            message: e.to_string(),
+        })?;
+        Policy::from_spec(spec)
+    }
+
+    /// Parses and validates a policy in either format.
+    pub fn parse(text: &str, format: PolicyFormat) -> Result<Policy, PolicyError> {
+        match format {
+            PolicyFormat::Toml => Policy::from_toml(text),
+            PolicyFormat::Json => Policy::from_json(text),
+        }
+    }
+
+    /// Validates a spec as a whole and compiles it.
+    pub fn from_spec(spec: PolicySpec) -> Result<Policy, PolicyError> {
+        if spec.name.trim().is_empty() {
+            return Err(invalid("name", &spec.name, "must not be empty"));
+        }
+        let budget_ms = seconds("budget.total_s", spec.budget.total_s, 1.0)?;
+        if spec.budget.max_rounds == 0 || spec.budget.max_rounds > 10 {
+            return Err(invalid(
+                "budget.max_rounds",
+                spec.budget.max_rounds,
+                "must be 1..=10",
+            ));
+        }
+        let ttl_ms = [
+            seconds("ttl.radio_s", spec.ttl.radio_s, 0.001)?,
+            seconds("ttl.service_s", spec.ttl.service_s, 0.001)?,
+            seconds("ttl.link_s", spec.ttl.link_s, 0.001)?,
+            seconds("ttl.advisory_s", spec.ttl.advisory_s, 0.001)?,
+        ];
+        let b = &spec.breaker;
+        if b.failure_threshold == 0 || b.failure_threshold > 100 {
+            return Err(invalid(
+                "breaker.failure_threshold",
+                b.failure_threshold,
+                "must be 1..=100",
+            ));
+        }
+        let cool_down_ms = seconds("breaker.cool_down_s", b.cool_down_s, 0.0)?;
+        let hold_down_ms = seconds("breaker.hold_down_s", b.hold_down_s, 0.0)?;
+        if b.demoted_timeout_pct == 0 || b.demoted_timeout_pct > 100 {
+            return Err(invalid(
+                "breaker.demoted_timeout_pct",
+                b.demoted_timeout_pct,
+                "must be 1..=100",
+            ));
+        }
+        let min_setup_timeout_ms =
+            seconds("breaker.min_setup_timeout_s", b.min_setup_timeout_s, 0.001)?;
+
+        let components = compile_components(&spec.component)?;
+        let routes = compile_routes(&spec.route, &spec.component)?;
+        let preference = compile_preference("preference", &spec.preference, &routes)?;
+        let guidance = compile_guidance("guidance", &spec.guidance)?;
+        let mut jurisdictions: Vec<Jurisdiction> = Vec::with_capacity(spec.jurisdiction.len());
+        for (i, j) in spec.jurisdiction.iter().enumerate() {
+            let field = format!("jurisdiction[{i}]");
+            if j.psap == 0 {
+                return Err(invalid(
+                    format!("{field}.psap"),
+                    j.psap,
+                    "0 means \"PSAP not known\"; use the registry id",
+                ));
+            }
+            if jurisdictions.iter().any(|k| k.psap.0 == j.psap) {
+                return Err(invalid(format!("{field}.psap"), j.psap, "appears twice"));
+            }
+            jurisdictions.push(Jurisdiction {
+                psap: PsapId(j.psap),
+                preference: j
+                    .preference
+                    .as_ref()
+                    .map(|p| compile_preference(&format!("{field}.preference"), p, &routes))
+                    .transpose()?,
+                guidance: j
+                    .guidance
+                    .as_ref()
+                    .map(|g| compile_guidance(&format!("{field}.guidance"), g))
+                    .transpose()?,
+            });
+        }
+        Ok(Policy {
+            version: 0,
+            components,
+            routes,
+            preference,
+            guidance,
+            jurisdictions,
+            ttl_ms,
+            budget_ms,
+            max_rounds: spec.budget.max_rounds,
+            failure_threshold: b.failure_threshold as u16,
+            cool_down_ms,
+            hold_down_ms,
+            demoted_timeout_pct: b.demoted_timeout_pct,
+            min_setup_timeout_ms,
+            allow_unverified: spec.allow_unverified,
+            spec,
+        })
+    }
+
+    /// The spec this policy was compiled from (serialize it to write the policy out).
+    pub fn spec(&self) -> &PolicySpec {
+        &self.spec
+    }
+
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// The version a router gave this policy when installing it; 0 before.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub(crate) fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+
+    /// Components, indexed by [`ComponentId`].
+    pub fn components(&self) -> &[Component] {
+        &self.components
+    }
+
+    /// Routes, in file order. The planner refers to them by index.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// The id of the component called `name`.
+    pub fn component_id(&self, name: &str) -> Option<ComponentId> {
+        self.components
+            .iter()
+            .position(|c| c.name == name)
+            .map(|i| ComponentId(i as u16))
+    }
+
+    /// The component with id `id`.
+    pub fn component(&self, id: ComponentId) -> Option<&Component> {
+        self.components.get(id.0 as usize)
+    }
+
+    /// The index of the route with id `id`.
+    pub fn route_index(&self, id: RouteId) -> Option<usize> {
+        self.routes.iter().position(|r| r.id == id)
+    }
+
+    /// The route with id `id`.
+    pub fn route(&self, id: RouteId) -> Option<&Route> {
+        self.routes.iter().find(|r| r.id == id)
+    }
+
+    /// The route called `name`.
+    pub fn route_by_name(&self, name: &str) -> Option<&Route> {
+        self.routes.iter().find(|r| r.name == name)
+    }
+
+    /// TTL of a fact class.
+    pub fn ttl_ms(&self, class: FactClass) -> u64 {
+        self.ttl_ms[class as usize]
+    }
+
+    /// Route order for a request of `media` to `psap`.
+    pub fn preference(&self, media: Media, psap: PsapId) -> &[u8] {
+        self.jurisdiction(psap)
+            .and_then(|j| j.preference.as_ref())
+            .unwrap_or(&self.preference)
+            .for_media(media)
+    }
+
+    /// Guidance for callers of `psap`.
+    pub fn guidance(&self, psap: PsapId) -> &Guidance {
+        self.jurisdiction(psap)
+            .and_then(|j| j.guidance.as_ref())
+            .unwrap_or(&self.guidance)
+    }
+
+    fn jurisdiction(&self, psap: PsapId) -> Option<&Jurisdiction> {
+        if psap.0 == 0 {
+            return None;
+        }
+        self.jurisdictions.iter().find(|j| j.psap == psap)
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy::us_default()
+    }
+}
+
+/// Seconds to milliseconds, rejecting NaN, infinities, values below `min` and above a day.
+fn seconds(field: &str, s: f64, min: f64) -> Result<u64, PolicyError> {
+    if !s.is_finite() || s < min || s > MAX_SECONDS {
+        let range = if min > 0.0 {
+            "must be positive"
+        } else {
+            "must not be negative"
+        };
+        return Err(invalid(
+            field,
+            s,
+            format!("{range} and at most {MAX_SECONDS} s (one day)"),
+        ));
+    }
+    Ok((s * 1000.0).round() as u64)
+}
+
+fn check_name(field: &str, name: &str) -> Result<(), PolicyError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            name,
+            "must be 1-64 characters of A-Z a-z 0-9 _ - .",
+        ))
+    }
+}
+
+fn compile_components(specs: &[ComponentSpec]) -> Result<Vec<Component>, PolicyError> {
+    if specs.len() > MAX_COMPONENTS {
+        return Err(invalid(
+            "component",
+            specs.len(),
+            format!("at most {MAX_COMPONENTS} components"),
+        ));
+    }
+    let mut out: Vec<Component> = Vec::with_capacity(specs.len());
+    for (i, c) in specs.iter().enumerate() {
+        check_name(&format!("component[{i}].name"), &c.name)?;
+        if out.iter().any(|o| o.name == c.name) {
+            return Err(invalid(
+                format!("component[{i}].name"),
+                &c.name,
+                "declared twice",
+            ));
+        }
+        out.push(Component {
+            name: c.name.clone(),
+            kind: c.kind,
+        });
+    }
+    Ok(out)
+}
+
+fn compile_routes(
+    specs: &[RouteSpec],
+    components: &[ComponentSpec],
+) -> Result<Vec<Route>, PolicyError> {
+    if specs.is_empty() {
+        return Err(invalid("route", 0, "a policy needs at least one route"));
+    }
+    if specs.len() > MAX_ROUTES {
+        return Err(invalid(
+            "route",
+            specs.len(),
+            format!("at most {MAX_ROUTES} routes"),
+        ));
+    }
+    let mut out: Vec<Route> = Vec::with_capacity(specs.len());
+    for (i, r) in specs.iter().enumerate() {
+        let field = format!("route[{i}]");
+        check_name(&format!("{field}.name"), &r.name)?;
+        if out.iter().any(|o| o.name == r.name) {
+            return Err(invalid(format!("{field}.name"), &r.name, "declared twice"));
+        }
+        if out.iter().any(|o| o.id.0 == r.id) {
+            return Err(invalid(
+                format!("{field}.id"),
+                r.id,
+                "used by another route",
+            ));
+        }
+        let mut needs = ComponentSet::default();
+        for (k, name) in r.needs.iter().enumerate() {
+            let Some(c) = components.iter().position(|c| &c.name == name) else {
+                return Err(invalid(
+                    format!("{field}.needs[{k}]"),
+                    name,
+                    "no [[component]] of that name",
+                ));
+            };
+            needs.insert(ComponentId(c as u16));
+        }
+        let media = match (&r.media, r.kind) {
+            (Some(m), _) if m.is_empty() => {
+                return Err(invalid(
+                    format!("{field}.media"),
+                    m,
+                    "a route must carry some media",
+                ));
+            }
+            (Some(m), RouteKind::Custom) => MediaSet::of(m),
+            (Some(m), kind) => {
+                let own = kind.default_media();
+                if let Some(bad) = m.iter().find(|x| !own.contains(**x)) {
+                    return Err(invalid(
+                        format!("{field}.media"),
+                        bad,
+                        format!("a {} route cannot carry it", kind.name()),
+                    ));
+                }
+                MediaSet::of(m)
+            }
+            (None, RouteKind::Custom) => {
+                return Err(invalid(
+                    format!("{field}.media"),
+                    "none",
+                    "a custom route must list its media",
+                ));
+            }
+            (None, kind) => kind.default_media(),
+        };
+        let requires = match &r.requires {
+            None => r.kind.default_requires(),
+            Some(names) => {
+                let mut caps = Capabilities::NONE;
+                for (k, name) in names.iter().enumerate() {
+                    let Some(c) = Capabilities::from_name(name) else {
+                        return Err(invalid(
+                            format!("{field}.requires[{k}]"),
+                            name,
+                            "not a capability (dual_sim, wifi_calling, sms, rtt, satellite)",
+                        ));
+                    };
+                    caps = caps.union(c);
+                }
+                caps
+            }
+        };
+        out.push(Route {
+            id: RouteId(r.id),
+            name: r.name.clone(),
+            kind: r.kind,
+            needs,
+            media,
+            requires,
+            setup_timeout_ms: seconds(
+                &format!("{field}.setup_timeout_s"),
+                r.setup_timeout_s,
+                0.001,
+            )?,
+        });
+    }
+    Ok(out)
+}
+
+fn compile_preference(
+    field: &str,
+    spec: &PreferenceSpec,
+    routes: &[Route],
+) -> Result<Preference, PolicyError> {
+    let mut lists: [SmallVec<[u8; MAX_ROUTES]>; 3] = Default::default();
+    for media in Media::ALL {
+        let names = match media {
+            Media::Voice => &spec.voice,
+            Media::Text => &spec.text,
+            Media::Rtt => &spec.rtt,
+        };
+        let list_field = format!("{field}.{}", media.name());
+        if names.is_empty() {
+            return Err(invalid(list_field, names, "must list at least one route"));
+        }
+        let list = &mut lists[media as usize - 1];
+        for (k, name) in names.iter().enumerate() {
+            let Some(idx) = routes.iter().position(|r| &r.name == name) else {
+                return Err(invalid(
+                    format!("{list_field}[{k}]"),
+                    name,
+                    "no [[route]] of that name",
+                ));
+            };
+            if list.contains(&(idx as u8)) {
+                return Err(invalid(format!("{list_field}[{k}]"), name, "listed twice"));
+            }
+            list.push(idx as u8);
+        }
+    }
+    // Rule 1 (never empty) must hold structurally: some voice route is usable by any caller.
+    let voice = &lists[Media::Voice as usize - 1];
+    let unconditional = voice.iter().any(|&i| {
+        let r = &routes[i as usize];
+        r.requires.is_empty() && !r.kind.needs_text_ready_psap()
+    });
+    if !unconditional {
+        return Err(invalid(
+            format!("{field}.voice"),
+            &spec.voice,
+            "needs a route that every caller can use (no `requires`, not text); otherwise a voice plan could be empty",
+        ));
+    }
+    Ok(Preference(lists))
+}
+
+fn compile_guidance(field: &str, spec: &GuidanceSpec) -> Result<Guidance, PolicyError> {
+    if spec.text.trim().is_empty() {
+        return Err(invalid(
+            format!("{field}.text"),
+            &spec.text,
+            "must not be empty",
+        ));
+    }
+    for (k, n) in spec.numbers.iter().enumerate() {
+        let ok = !n.is_empty()
+            && n.bytes()
+                .all(|b| b.is_ascii_digit() || b" +-()".contains(&b));
+        if !ok {
+            return Err(invalid(
+                format!("{field}.numbers[{k}]"),
+                n,
+                "must be a phone number (digits, + - ( ) and spaces)",
+            ));
+        }
+    }
+    Ok(Guidance {
+        text: spec.text.clone(),
+        numbers: spec.numbers.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_default_is_valid_and_conventional() {
+        let p = Policy::us_default();
+        for name in [
+            "home_ran",
+            "home_core",
+            "other_ran",
+            "sim2_ran",
+            "wifi",
+            "tcc",
+            "satellite_link",
+        ] {
+            assert!(p.component_id(name).is_some(), "{name}");
+        }
+        let home = p.route_by_name("home").unwrap();
+        assert_eq!(home.setup_timeout_ms, 10_000);
+        assert!(p.budget_ms >= 120_000);
+        assert_eq!(p.preference(Media::Voice, PsapId(0))[0], 0);
+    }
+
+    #[test]
+    fn json_and_toml_agree() {
+        let p = Policy::us_default();
+        let json = serde_json::to_string(p.spec()).unwrap();
+        let q = Policy::from_json(&json).unwrap();
+        assert_eq!(p, q);
+    }
+}

@@ -1,0 +1,376 @@
+//! The router: the live state and the policy in force, shared by every call and every monitor.
+//!
+//! Readers (decisions) load the published state with one lock-free atomic load and never block
+//! writers or each other. Writers (monitors, outcome reports, policy loads) are serialised by a
+//! mutex; each builds the next state in a private buffer and publishes it with one atomic swap,
+//! so a rejected batch is simply never published. Buffers are recycled once no reader holds
+//! them, so a steady stream of updates does not touch the heap.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+use thiserror::Error;
+
+use crate::observation::{ComponentId, Observation, Outcome};
+use crate::plan::{Attempt, Plan};
+use crate::planner::{self, Constraints};
+use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat};
+use crate::request::CallRequest;
+use crate::route::{RouteId, MAX_ROUTES};
+use crate::state::{blamed_components, Snapshot, Update, UpdateError};
+
+/// The state and the policy it is read with, published together so they always agree.
+#[derive(Debug, Clone)]
+struct Published {
+    snapshot: Snapshot,
+    policy: Arc<Policy>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    /// A buffer for the next publication; reused when no reader still holds it.
+    spare: Option<Arc<Published>>,
+    next_policy_version: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    current: ArcSwap<Published>,
+    writer: Mutex<Writer>,
+}
+
+/// Decides how emergency calls should go. Cheap to clone (clones share state).
+///
+/// `Router` is `Send + Sync`: any number of threads may plan, run call sessions and push updates
+/// at once.
+///
+/// ```
+/// use sosroute::{CallRequest, Capabilities, Fact, Media, Observation, RadioState, Router, SignalLevel};
+///
+/// let router = Router::new(sosroute::Policy::us_default());
+/// let home_ran = router.component_id("home_ran").unwrap();
+/// // The home network is down to "SOS only".
+/// router.update(&[Observation::component(
+///     home_ran,
+///     Fact::Radio { state: RadioState::LimitedService, signal: SignalLevel(2) },
+///     1_000,
+/// )]).unwrap();
+///
+/// let request = CallRequest::new(1, "911", Media::Voice, Capabilities::NONE, 2_000).unwrap();
+/// let plan = router.plan(&request);
+/// assert_eq!(plan.route_name(plan.attempts[0].route), "other_network");
+/// println!("{}", plan.explain());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Router {
+    shared: Arc<Shared>,
+}
+
+impl Router {
+    /// A router with no observations yet, using `policy`.
+    pub fn new(mut policy: Policy) -> Router {
+        policy.set_version(1);
+        let published = Published {
+            snapshot: Snapshot::default(),
+            policy: Arc::new(policy),
+        };
+        Router {
+            shared: Arc::new(Shared {
+                current: ArcSwap::from_pointee(published),
+                writer: Mutex::new(Writer {
+                    spare: None,
+                    next_policy_version: 2,
+                }),
+            }),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        Arc::clone(&self.shared.current.load().policy)
+    }
+
+    /// The id, under the policy in force, of the component called `name`.
+    pub fn component_id(&self, name: &str) -> Option<ComponentId> {
+        self.shared.current.load().policy.component_id(name)
+    }
+
+    /// A copy of the current state snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        self.shared.current.load().snapshot.clone()
+    }
+
+    /// Installs `policy` and returns its version. State is carried over: components by name,
+    /// route history by route id.
+    pub fn set_policy(&self, mut policy: Policy) -> u64 {
+        let mut writer = self.shared.writer.lock();
+        let version = writer.next_policy_version;
+        writer.next_policy_version += 1;
+        policy.set_version(version);
+        let current = self.shared.current.load_full();
+        let snapshot = current.snapshot.remap(&current.policy, &policy);
+        self.shared.current.store(Arc::new(Published {
+            snapshot,
+            policy: Arc::new(policy),
+        }));
+        // The old buffer is sized for nothing in particular, but its policy is stale: drop it.
+        writer.spare = None;
+        version
+    }
+
+    /// Parses, validates and installs a policy. On error the policy in force stays in force.
+    pub fn load_policy(&self, text: &str, format: PolicyFormat) -> Result<u64, PolicyError> {
+        Ok(self.set_policy(Policy::parse(text, format)?))
+    }
+
+    /// Applies a batch of updates atomically and returns the new state epoch. If any update is
+    /// invalid, none is applied and the error names it.
+    pub fn apply<I>(&self, updates: I) -> Result<u64, UpdateError>
+    where
+        I: IntoIterator<Item = Update>,
+    {
+        self.publish(|next| {
+            for (index, update) in updates.into_iter().enumerate() {
+                next.snapshot.apply(&update, index, &next.policy)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Applies a batch of observations atomically (see [`Router::apply`]).
+    pub fn update(&self, observations: &[Observation]) -> Result<u64, UpdateError> {
+        self.apply(observations.iter().map(|&o| Update::Observe(o)))
+    }
+
+    /// Applies one observation.
+    pub fn observe(&self, observation: Observation) -> Result<u64, UpdateError> {
+        self.apply([Update::Observe(observation)])
+    }
+
+    /// Records the outcome of an attempt made outside a [`CallSession`].
+    pub fn record_outcome(
+        &self,
+        route: RouteId,
+        outcome: Outcome,
+        at_ms: u64,
+    ) -> Result<u64, UpdateError> {
+        self.apply([Update::Outcome {
+            route,
+            outcome,
+            at_ms,
+        }])
+    }
+
+    fn publish<F>(&self, build: F) -> Result<u64, UpdateError>
+    where
+        F: FnOnce(&mut Published) -> Result<(), UpdateError>,
+    {
+        let mut writer = self.shared.writer.lock();
+        let current = self.shared.current.load();
+        // Reuse the spare buffer unless a reader still holds it.
+        let mut next = match writer.spare.take() {
+            Some(mut spare) => match Arc::get_mut(&mut spare) {
+                Some(_) => spare,
+                None => Arc::new((**current).clone()),
+            },
+            None => Arc::new((**current).clone()),
+        };
+        let buffer = Arc::get_mut(&mut next).expect("a fresh or unshared buffer has one owner");
+        buffer.snapshot.clone_from(&current.snapshot);
+        if !Arc::ptr_eq(&buffer.policy, &current.policy) {
+            buffer.policy = Arc::clone(&current.policy);
+        }
+        drop(current);
+        if let Err(e) = build(buffer) {
+            writer.spare = Some(next);
+            return Err(e);
+        }
+        buffer.snapshot.epoch += 1;
+        let epoch = buffer.snapshot.epoch;
+        writer.spare = Some(self.shared.current.swap(next));
+        Ok(epoch)
+    }
+
+    /// Plans `request` on the latest state.
+    pub fn plan(&self, request: &CallRequest) -> Plan {
+        self.plan_with(request, request.now_ms, &Constraints::default())
+    }
+
+    fn plan_with(&self, request: &CallRequest, now_ms: u64, constraints: &Constraints<'_>) -> Plan {
+        let current = self.shared.current.load();
+        planner::plan(
+            request,
+            &current.snapshot,
+            &current.policy,
+            now_ms,
+            constraints,
+        )
+    }
+
+    /// Starts a call session: the caller then asks for attempts one at a time and reports how
+    /// each ended.
+    pub fn begin(&self, request: CallRequest) -> CallSession {
+        CallSession {
+            router: self.clone(),
+            request,
+            failed: SmallVec::new(),
+            suspect: ComponentSet::default(),
+            suspect_policy: 0,
+            in_flight: None,
+            attempts: 0,
+            round: 1,
+            end: None,
+        }
+    }
+}
+
+/// Why a call session has nothing more to attempt. Explicit values: C sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u32)]
+pub enum Done {
+    /// An attempt connected.
+    Connected = 1,
+    /// The call's budget is spent.
+    BudgetSpent = 2,
+    /// Every usable route failed in every allowed round.
+    Exhausted = 3,
+}
+
+/// What to do next in a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Make this attempt, then report its outcome.
+    Attempt(Attempt),
+    /// Stop: nothing more to attempt.
+    Done(Done),
+}
+
+/// A call session used out of order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum SessionError {
+    /// `next_attempt` while the previous attempt has not been reported.
+    #[error("an attempt on route {0} is in flight; report its outcome first")]
+    AttemptInFlight(u16),
+    /// `report` with no attempt in flight.
+    #[error("no attempt is in flight to report on")]
+    NothingInFlight,
+}
+
+/// One emergency call in progress: `next_attempt` → (make the attempt) → `report` → ... until
+/// [`Next::Done`].
+///
+/// Each `next_attempt` re-plans on the latest state, skips routes that already failed in this
+/// call, treats components blamed for those failures as suspect, and never gives an attempt a
+/// longer timer than the budget has left. When every usable route has failed and budget remains,
+/// it walks the list again, up to the policy's `max_rounds`.
+///
+/// A `CallSession` belongs to one thread at a time (it is `Send`, not shared).
+#[derive(Debug)]
+pub struct CallSession {
+    router: Router,
+    request: CallRequest,
+    failed: SmallVec<[RouteId; MAX_ROUTES]>,
+    suspect: ComponentSet,
+    /// Version of the policy whose component ids `suspect` holds.
+    suspect_policy: u64,
+    in_flight: Option<Attempt>,
+    attempts: u32,
+    round: u32,
+    end: Option<Done>,
+}
+
+impl CallSession {
+    /// The request this call answers.
+    pub fn request(&self) -> &CallRequest {
+        &self.request
+    }
+
+    /// Attempts handed out so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The next attempt, or why there is none.
+    pub fn next_attempt(&mut self, now_ms: u64) -> Result<Next, SessionError> {
+        if let Some(a) = self.in_flight {
+            return Err(SessionError::AttemptInFlight(a.route.0));
+        }
+        if let Some(end) = self.end {
+            return Ok(Next::Done(end));
+        }
+        let policy = self.router.policy();
+        let elapsed = now_ms.saturating_sub(self.request.now_ms);
+        let remaining = policy.budget_ms.saturating_sub(elapsed);
+        if remaining == 0 {
+            return Ok(self.finish(Done::BudgetSpent));
+        }
+        if self.suspect_policy != policy.version() {
+            // Component ids of another policy mean nothing here.
+            self.suspect = ComponentSet::default();
+            self.suspect_policy = policy.version();
+        }
+        loop {
+            let plan = self.current_plan(now_ms, remaining);
+            if let Some(&attempt) = plan.attempts.first() {
+                self.in_flight = Some(attempt);
+                self.attempts += 1;
+                return Ok(Next::Attempt(attempt));
+            }
+            if self.failed.is_empty() || self.round >= policy.max_rounds {
+                return Ok(self.finish(Done::Exhausted));
+            }
+            // Every usable route failed: start another round on what is known now.
+            self.round += 1;
+            self.failed.clear();
+            self.suspect = ComponentSet::default();
+        }
+    }
+
+    /// The plan the session would follow from `now_ms`: the latest state, minus what failed.
+    pub fn plan(&self, now_ms: u64) -> Plan {
+        let policy = self.router.policy();
+        let remaining = policy
+            .budget_ms
+            .saturating_sub(now_ms.saturating_sub(self.request.now_ms));
+        self.current_plan(now_ms, remaining)
+    }
+
+    fn current_plan(&self, now_ms: u64, remaining_ms: u64) -> Plan {
+        let constraints = Constraints {
+            remaining_ms: Some(remaining_ms),
+            failed: &self.failed,
+            suspect: self.suspect,
+        };
+        self.router.plan_with(&self.request, now_ms, &constraints)
+    }
+
+    /// Reports how the attempt in flight ended. The outcome also feeds the router's breakers,
+    /// so other calls learn from it.
+    pub fn report(&mut self, outcome: Outcome, now_ms: u64) -> Result<(), SessionError> {
+        let attempt = self.in_flight.take().ok_or(SessionError::NothingInFlight)?;
+        // A route the policy in force no longer declares has no breaker to feed; the call still
+        // goes on, so that error is not the caller's concern.
+        let _ = self.router.record_outcome(attempt.route, outcome, now_ms);
+        if outcome.is_connected() {
+            self.end = Some(Done::Connected);
+            return Ok(());
+        }
+        self.failed.push(attempt.route);
+        let policy = self.router.policy();
+        if let Some(index) = policy.route_index(attempt.route) {
+            if self.suspect_policy == policy.version() {
+                self.suspect.0 |= blamed_components(&policy, index, outcome).0;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, done: Done) -> Next {
+        self.end = Some(done);
+        Next::Done(done)
+    }
+}

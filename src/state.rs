@@ -1,0 +1,506 @@
+//! Reachability state: the latest fact of each kind per component and per PSAP, and the outcome
+//! history (breakers) per component and per route.
+//!
+//! A [`Snapshot`] is plain data in fixed tables: copying one never allocates, and the planner reads
+//! it without locks. Updates are applied to a private copy that is published only when the whole
+//! batch was valid (see `Router`), so a rejected batch changes nothing.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::observation::{
+    ComponentId, Fact, FactClass, Observation, Outcome, PsapId, PsapState, RadioState, RejectCause,
+    ServiceState, Subject,
+};
+use crate::policy::{ComponentKind, ComponentSet, Policy, MAX_COMPONENTS};
+use crate::route::{RouteId, MAX_ROUTES};
+
+/// Most PSAPs whose facts are kept; past it the least recently updated one is forgotten.
+pub const MAX_PSAPS: usize = 32;
+
+/// One change to the state: an observation, or the outcome of an attempt made outside a
+/// `CallSession` (another process, another handset in a fleet feed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Update {
+    /// A monitor's observation.
+    Observe(Observation),
+    /// How an attempt on a route ended.
+    Outcome {
+        /// The route attempted.
+        route: RouteId,
+        /// How it ended.
+        outcome: Outcome,
+        /// When it ended.
+        at_ms: u64,
+    },
+}
+
+/// An update batch that was rejected; the state is as it was before the batch.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum UpdateError {
+    /// An observation names a component the policy in force does not declare.
+    #[error("update {index}: component {component} is not declared by the policy in force ({count} components)")]
+    UnknownComponent {
+        /// Position in the batch.
+        index: usize,
+        /// The id given.
+        component: u16,
+        /// Components the policy declares.
+        count: usize,
+    },
+    /// An outcome names a route the policy in force does not declare.
+    #[error("update {index}: route id {route} is not declared by the policy in force")]
+    UnknownRoute {
+        /// Position in the batch.
+        index: usize,
+        /// The id given.
+        route: u16,
+    },
+    /// A fact that the subject cannot have (a radio state for a service component, ...).
+    #[error("update {index}: a {fact} fact does not apply to {subject}")]
+    FactMismatch {
+        /// Position in the batch.
+        index: usize,
+        /// The fact's name.
+        fact: &'static str,
+        /// What it was sent to.
+        subject: String,
+    },
+    /// A PSAP fact for PSAP id 0, which means "not known".
+    #[error("update {index}: PSAP id 0 means \"not known\" and cannot carry facts")]
+    UnknownPsap {
+        /// Position in the batch.
+        index: usize,
+    },
+    /// A signal level above the scale.
+    #[error("update {index}: signal level {level} is above {max} bars (255 = not reported)")]
+    SignalOutOfRange {
+        /// Position in the batch.
+        index: usize,
+        /// The level given.
+        level: u8,
+        /// The top of the scale.
+        max: u8,
+    },
+}
+
+/// How much a piece of state says for or against a route working, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u32)]
+pub enum Evidence {
+    /// Fresh evidence that it works.
+    Positive = 1,
+    /// Nothing fresh either way.
+    Unknown = 2,
+    /// Fresh evidence against it, a recent recovery still in hold-down, or an open breaker.
+    Negative = 3,
+}
+
+/// Breaker state of a route or component, derived from its outcome history and `now`. Ordered
+/// from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u32)]
+pub enum Breaker {
+    /// Fewer consecutive failures than the threshold.
+    Closed = 1,
+    /// Cool-down over: one trial, ranked as unknown, with the shorter timer.
+    HalfOpen = 2,
+    /// Threshold reached less than the cool-down ago: demoted, shorter timer.
+    Open = 3,
+}
+
+/// Outcome history of one route or component.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Health {
+    /// Failures since the last success.
+    pub consecutive_failures: u16,
+    /// When the breaker last (re)opened.
+    pub opened_at_ms: u64,
+    /// When the last failure was reported.
+    pub last_failure_ms: u64,
+    /// When the last success was reported.
+    pub last_success_ms: u64,
+}
+
+impl Health {
+    fn record(&mut self, connected: bool, at_ms: u64, threshold: u16) {
+        if connected {
+            self.consecutive_failures = 0;
+            self.last_success_ms = self.last_success_ms.max(at_ms);
+        } else {
+            self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+            self.last_failure_ms = self.last_failure_ms.max(at_ms);
+            if self.consecutive_failures >= threshold {
+                self.opened_at_ms = self.opened_at_ms.max(at_ms);
+            }
+        }
+    }
+
+    /// The breaker state at `now_ms` under `policy`.
+    pub fn breaker(&self, policy: &Policy, now_ms: u64) -> Breaker {
+        if self.consecutive_failures < policy.failure_threshold {
+            Breaker::Closed
+        } else if now_ms < self.opened_at_ms.saturating_add(policy.cool_down_ms) {
+            Breaker::Open
+        } else {
+            Breaker::HalfOpen
+        }
+    }
+}
+
+/// A fact with the time it was observed, and when the slot last stopped being negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamped {
+    /// The fact.
+    pub fact: Fact,
+    /// When it was observed.
+    pub at_ms: u64,
+    /// When negative evidence in this slot last ended (0: never), for the hold-down.
+    pub negative_until_ms: u64,
+}
+
+/// Slots of a component, one per fact kind.
+const SLOTS: usize = 6;
+
+fn slot_of(fact: &Fact) -> usize {
+    match fact {
+        Fact::Radio { .. } => 0,
+        Fact::Service { .. } => 1,
+        Fact::Probe { .. } => 2,
+        Fact::Link { .. } => 3,
+        Fact::E911Address { .. } => 4,
+        Fact::Outage { .. } => 5,
+        // PSAP facts live in the PSAP table; they never reach a component's slots.
+        Fact::Psap { .. } => 0,
+        Fact::PsapTextReady { .. } => 1,
+    }
+}
+
+/// What one fact says about its component: `Some(Positive)`, `Some(Negative)`, or nothing.
+/// A registered E911 address or an absent outage notice is not evidence that a route works.
+fn verdict(fact: &Fact) -> Option<Evidence> {
+    use Evidence::{Negative, Positive};
+    match *fact {
+        Fact::Radio { state, .. } => match state {
+            RadioState::InService => Some(Positive),
+            RadioState::LimitedService | RadioState::NoService => Some(Negative),
+            RadioState::Unknown => None,
+        },
+        Fact::Service { state } => match state {
+            ServiceState::Up => Some(Positive),
+            ServiceState::Down => Some(Negative),
+            ServiceState::Unknown => None,
+        },
+        Fact::Probe { ok, .. } => Some(if ok { Positive } else { Negative }),
+        Fact::Link { connected } => Some(if connected { Positive } else { Negative }),
+        Fact::E911Address { registered } => (!registered).then_some(Negative),
+        Fact::Outage { active } => active.then_some(Negative),
+        Fact::Psap { .. } | Fact::PsapTextReady { .. } => None,
+    }
+}
+
+/// Observed facts and outcome history of one component.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ComponentState {
+    slots: [Option<Stamped>; SLOTS],
+    /// Outcome history of attempts through the component.
+    pub health: Health,
+}
+
+impl ComponentState {
+    /// The latest fact of the kind of `like`, fresh or not.
+    pub fn latest(&self, like: &Fact) -> Option<Stamped> {
+        self.slots[slot_of(like)]
+    }
+
+    /// What the observed facts say at `now_ms`: negative if any fresh fact is negative or a
+    /// negative fact ended less than the hold-down ago; else positive if any fresh fact is
+    /// positive; else unknown.
+    pub fn observed(&self, policy: &Policy, now_ms: u64) -> Evidence {
+        let mut positive = false;
+        for s in self.slots.iter().flatten() {
+            let ttl = policy.ttl_ms(s.fact.class());
+            let fresh = now_ms < s.at_ms.saturating_add(ttl);
+            let v = verdict(&s.fact);
+            let negative_until = match v {
+                Some(Evidence::Negative) if fresh => return Evidence::Negative,
+                Some(Evidence::Negative) => s.at_ms.saturating_add(ttl),
+                _ => s.negative_until_ms,
+            };
+            if negative_until != 0 && now_ms < negative_until.saturating_add(policy.hold_down_ms) {
+                return Evidence::Negative;
+            }
+            positive |= fresh && v == Some(Evidence::Positive);
+        }
+        if positive {
+            Evidence::Positive
+        } else {
+            Evidence::Unknown
+        }
+    }
+
+    fn observe(&mut self, fact: Fact, at_ms: u64, ttl_ms: u64) {
+        let slot = &mut self.slots[slot_of(&fact)];
+        let negative_until_ms = match *slot {
+            // Out of order: the newer fact stands.
+            Some(old) if old.at_ms > at_ms => return,
+            Some(old) if verdict(&old.fact) == Some(Evidence::Negative) => {
+                // Negative until this observation, or until it went stale, whichever came first.
+                at_ms.min(old.at_ms.saturating_add(ttl_ms))
+            }
+            Some(old) => old.negative_until_ms,
+            None => 0,
+        };
+        *slot = Some(Stamped {
+            fact,
+            at_ms,
+            negative_until_ms,
+        });
+    }
+}
+
+/// Facts about one PSAP.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PsapFacts {
+    /// The PSAP.
+    pub id: PsapId,
+    /// Latest i3 state, with the time observed.
+    pub state: Option<(PsapState, u64)>,
+    /// Latest text-readiness, with the time observed.
+    pub text_ready: Option<(bool, u64)>,
+    updated_ms: u64,
+}
+
+/// An immutable view of the whole reachability state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Incremented by every applied batch.
+    pub epoch: u64,
+    components: [ComponentState; MAX_COMPONENTS],
+    routes: [Health; MAX_ROUTES],
+    psaps: [PsapFacts; MAX_PSAPS],
+    psap_count: usize,
+}
+
+impl Default for Snapshot {
+    fn default() -> Snapshot {
+        Snapshot {
+            epoch: 0,
+            components: [ComponentState::default(); MAX_COMPONENTS],
+            routes: [Health::default(); MAX_ROUTES],
+            psaps: [PsapFacts::default(); MAX_PSAPS],
+            psap_count: 0,
+        }
+    }
+}
+
+impl Snapshot {
+    /// State of the component `id`.
+    pub fn component(&self, id: ComponentId) -> &ComponentState {
+        &self.components[id.0 as usize % MAX_COMPONENTS]
+    }
+
+    /// Outcome history of the route at policy index `index`.
+    pub fn route_health(&self, index: usize) -> &Health {
+        &self.routes[index % MAX_ROUTES]
+    }
+
+    /// Facts about `psap`, if any were observed.
+    pub fn psap(&self, psap: PsapId) -> Option<&PsapFacts> {
+        self.psaps[..self.psap_count].iter().find(|p| p.id == psap)
+    }
+
+    /// Whether `psap` is known, from a fresh observation, to accept text.
+    pub fn psap_text_ready(&self, psap: PsapId, policy: &Policy, now_ms: u64) -> bool {
+        let ttl = policy.ttl_ms(FactClass::Advisory);
+        matches!(self.psap(psap).and_then(|p| p.text_ready),
+            Some((true, at)) if now_ms < at.saturating_add(ttl))
+    }
+
+    /// Fresh i3 state of `psap`, if known.
+    pub fn psap_state(&self, psap: PsapId, policy: &Policy, now_ms: u64) -> Option<PsapState> {
+        let ttl = policy.ttl_ms(FactClass::Advisory);
+        match self.psap(psap).and_then(|p| p.state) {
+            Some((s, at)) if now_ms < at.saturating_add(ttl) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Applies one update, checking it against `policy`. On error this snapshot may be partly
+    /// changed: callers apply batches to a private copy and drop it on error.
+    pub fn apply(
+        &mut self,
+        update: &Update,
+        index: usize,
+        policy: &Policy,
+    ) -> Result<(), UpdateError> {
+        match *update {
+            Update::Observe(obs) => self.observe(&obs, index, policy),
+            Update::Outcome {
+                route,
+                outcome,
+                at_ms,
+            } => {
+                let r = policy.route_index(route).ok_or(UpdateError::UnknownRoute {
+                    index,
+                    route: route.0,
+                })?;
+                self.record_outcome(r, outcome, at_ms, policy);
+                Ok(())
+            }
+        }
+    }
+
+    fn observe(
+        &mut self,
+        obs: &Observation,
+        index: usize,
+        policy: &Policy,
+    ) -> Result<(), UpdateError> {
+        let mismatch = |subject: String| UpdateError::FactMismatch {
+            index,
+            fact: obs.fact.name(),
+            subject,
+        };
+        if let Fact::Radio { signal, .. } = obs.fact {
+            if signal.0 > crate::observation::SignalLevel::MAX_BARS && signal.0 != u8::MAX {
+                return Err(UpdateError::SignalOutOfRange {
+                    index,
+                    level: signal.0,
+                    max: crate::observation::SignalLevel::MAX_BARS,
+                });
+            }
+        }
+        match obs.subject {
+            Subject::Component(id) => {
+                let c = policy.component(id).ok_or(UpdateError::UnknownComponent {
+                    index,
+                    component: id.0,
+                    count: policy.components().len(),
+                })?;
+                let radio = c.kind == ComponentKind::Radio;
+                if !obs.fact.fits_radio(radio) {
+                    let kind = if radio { "radio" } else { "service" };
+                    return Err(mismatch(format!("{kind} component {}", c.name)));
+                }
+                let ttl = policy.ttl_ms(obs.fact.class());
+                self.components[id.0 as usize].observe(obs.fact, obs.at_ms, ttl);
+                Ok(())
+            }
+            Subject::Psap(psap) => {
+                if !obs.fact.is_psap_fact() {
+                    return Err(mismatch(format!("PSAP {}", psap.0)));
+                }
+                if psap.0 == 0 {
+                    return Err(UpdateError::UnknownPsap { index });
+                }
+                let entry = self.psap_entry(psap);
+                match obs.fact {
+                    Fact::Psap { state } if entry.state.map_or(true, |(_, at)| at <= obs.at_ms) => {
+                        entry.state = Some((state, obs.at_ms));
+                    }
+                    Fact::PsapTextReady { ready }
+                        if entry.text_ready.map_or(true, |(_, at)| at <= obs.at_ms) =>
+                    {
+                        entry.text_ready = Some((ready, obs.at_ms));
+                    }
+                    _ => {}
+                }
+                entry.updated_ms = entry.updated_ms.max(obs.at_ms);
+                Ok(())
+            }
+        }
+    }
+
+    /// The entry for `psap`, made (forgetting the least recently updated PSAP if full).
+    fn psap_entry(&mut self, psap: PsapId) -> &mut PsapFacts {
+        let n = self.psap_count;
+        let i = match self.psaps[..n].iter().position(|p| p.id == psap) {
+            Some(i) => i,
+            None if n < MAX_PSAPS => {
+                self.psap_count += 1;
+                n
+            }
+            None => (0..n)
+                .min_by_key(|&i| (self.psaps[i].updated_ms, i))
+                .unwrap_or(0),
+        };
+        if self.psaps[i].id != psap {
+            self.psaps[i] = PsapFacts {
+                id: psap,
+                ..PsapFacts::default()
+            };
+        }
+        &mut self.psaps[i]
+    }
+
+    /// Feeds an outcome on the route at policy index `route` into its breaker and, by the blame
+    /// rule of [`blamed_components`], into its components' breakers.
+    pub fn record_outcome(&mut self, route: usize, outcome: Outcome, at_ms: u64, policy: &Policy) {
+        let threshold = policy.failure_threshold;
+        let connected = outcome.is_connected();
+        self.routes[route].record(connected, at_ms, threshold);
+        let touched = if connected {
+            policy.routes()[route].needs
+        } else {
+            blamed_components(policy, route, outcome)
+        };
+        for c in touched.iter() {
+            self.components[c.0 as usize]
+                .health
+                .record(connected, at_ms, threshold);
+        }
+    }
+
+    /// This snapshot's state carried over to a new policy: components matched by name, routes by
+    /// id; what the new policy does not declare is dropped.
+    pub fn remap(&self, old: &Policy, new: &Policy) -> Snapshot {
+        let mut next = Snapshot {
+            epoch: self.epoch,
+            psaps: self.psaps,
+            psap_count: self.psap_count,
+            ..Snapshot::default()
+        };
+        for (i, c) in new.components().iter().enumerate() {
+            if let Some(o) = old.component_id(&c.name) {
+                next.components[i] = self.components[o.0 as usize];
+            }
+        }
+        for (i, r) in new.routes().iter().enumerate() {
+            if let Some(o) = old.route_index(r.id) {
+                next.routes[i] = self.routes[o];
+            }
+        }
+        next
+    }
+}
+
+/// Components an unsuccessful outcome counts against. A timeout cannot say which part hung, so
+/// every component of the route; "no signal" its radio components; congestion or an unavailable
+/// service its service components; any other refusal only the route itself.
+pub fn blamed_components(policy: &Policy, route: usize, outcome: Outcome) -> ComponentSet {
+    let needs = policy.routes()[route].needs;
+    let of_kind = |kind: ComponentKind| {
+        let mut set = ComponentSet::default();
+        for c in needs.iter() {
+            if policy.components()[c.0 as usize].kind == kind {
+                set.insert(c);
+            }
+        }
+        set
+    };
+    match outcome {
+        Outcome::Connected => ComponentSet::default(),
+        Outcome::TimedOut => needs,
+        Outcome::Rejected { cause, .. } => match cause {
+            RejectCause::NoSignal => of_kind(ComponentKind::Radio),
+            RejectCause::Congestion | RejectCause::ServiceUnavailable => {
+                of_kind(ComponentKind::Service)
+            }
+            RejectCause::NotAllowed | RejectCause::Other => ComponentSet::default(),
+        },
+    }
+}
