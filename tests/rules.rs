@@ -1,0 +1,488 @@
+//! The decision rules of DESIGN.md, one `proptest!` per rule, named after it.
+//!
+//! Each property was seen failing against a deliberately broken planner before it was trusted;
+//! the breakage used for each is named in its doc comment.
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use sosroute::policy::ComponentSet;
+use sosroute::{
+    CallRequest, Capabilities, ComponentId, Evidence, Fact, LeftOutReason, Media, Next,
+    Observation, Outcome, Plan, Policy, RadioState, RouteKind, Router, ServiceState, Update,
+};
+
+/// Planning happens at this time; histories lie before it.
+const NOW: u64 = 600_000;
+
+fn default_policy() -> Policy {
+    Policy::us_default()
+}
+
+/// Where `route` stands in the plan: its attempt index, or `usize::MAX` if left out.
+fn position(plan: &Plan, route: sosroute::RouteId) -> usize {
+    plan.attempts
+        .iter()
+        .position(|a| a.route == route)
+        .unwrap_or(usize::MAX)
+}
+
+/// The test's own model of what a component's observations say at `now`, for histories of
+/// observations only (no outcomes), each component observed at most once: fresh negative,
+/// fresh positive, or nothing fresh.
+fn modelled_class(fact: Option<(Fact, u64)>, policy: &Policy, now: u64) -> Evidence {
+    let Some((fact, at)) = fact else {
+        return Evidence::Unknown;
+    };
+    if now >= at + policy.ttl_ms(fact.class()) {
+        return Evidence::Unknown;
+    }
+    match fact {
+        Fact::Radio {
+            state: RadioState::InService,
+            ..
+        } => Evidence::Positive,
+        Fact::Radio {
+            state: RadioState::Unknown,
+            ..
+        } => Evidence::Unknown,
+        Fact::Radio { .. } => Evidence::Negative,
+        Fact::Service {
+            state: ServiceState::Up,
+        } => Evidence::Positive,
+        Fact::Service {
+            state: ServiceState::Down,
+        } => Evidence::Negative,
+        Fact::Probe { ok, .. } | Fact::Link { connected: ok } => {
+            if ok {
+                Evidence::Positive
+            } else {
+                Evidence::Negative
+            }
+        }
+        Fact::E911Address { registered: false } | Fact::Outage { active: true } => {
+            Evidence::Negative
+        }
+        _ => Evidence::Unknown,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Rule 1. A voice plan is never empty, whatever the state; when every attempt has evidence
+    /// against it, it says so and carries guidance.
+    /// Broken planner it caught: attempts with negative evidence dropped instead of ranked last.
+    #[test]
+    fn rule_1_never_empty(
+        history in arb_history(&default_policy(), NOW),
+        request in arb_request(NOW),
+    ) {
+        let policy = default_policy();
+        let router = router_with(&policy, &history);
+        let request = CallRequest { media: Media::Voice, ..request };
+        let plan = router.plan(&request);
+        prop_assert!(!plan.attempts.is_empty(), "{}", plan.explain());
+        let all_negative = plan.attempts.iter().all(|a| a.evidence == Evidence::Negative);
+        prop_assert_eq!(plan.fail_open, all_negative);
+        prop_assert!(!plan.guidance().text.is_empty());
+        if all_negative {
+            prop_assert!(plan.explain().contains("If nothing connects"));
+        }
+    }
+
+    /// Rule 2. Fresh positive before unknown before fresh negative, by the test's own model of
+    /// each route's evidence; policy preference within a class.
+    /// Broken planner it caught: ranking by preference only (no sort by evidence class).
+    #[test]
+    fn rule_2_fresh_evidence_first(
+        facts in prop::collection::vec(prop::option::of((any::<u8>(), 0u8..2)), 7),
+        caller in 0u32..=Capabilities::ALL.0,
+    ) {
+        let policy = default_policy();
+        // Each component observed at most once: a random fact, either fresh or long stale.
+        let mut history = Vec::new();
+        let mut per_component = Vec::new();
+        for (i, f) in facts.iter().enumerate() {
+            let c = ComponentId(i as u16);
+            let radio = policy.components()[i].kind == sosroute::ComponentKind::Radio;
+            let fact = f.map(|(pick, age)| {
+                let fact = sample_fact(radio, pick);
+                let at = if age == 0 { NOW - 1_000 } else { 0 };
+                (fact, at)
+            });
+            if let Some((fact, at)) = fact {
+                history.push(Update::Observe(Observation::component(c, fact, at)));
+            }
+            per_component.push(fact);
+        }
+        let router = router_with(&policy, &history);
+        let plan = router.plan(&voice(NOW, Capabilities(caller)));
+        let preference = policy.preference(Media::Voice, PSAP);
+        let key = |route: sosroute::RouteId| {
+            let index = policy.route_index(route).unwrap();
+            let r = &policy.routes()[index];
+            let mut class = if r.needs.0 == 0 { Evidence::Unknown } else { Evidence::Positive };
+            for c in r.needs.iter() {
+                class = class.max(modelled_class(per_component[c.0 as usize], &policy, NOW));
+            }
+            (class, preference.iter().position(|&p| p as usize == index).unwrap())
+        };
+        let keys: Vec<_> = plan.attempts.iter().map(|a| key(a.route)).collect();
+        prop_assert!(keys.windows(2).all(|w| w[0] < w[1]), "order {:?}: {}", keys, plan.explain());
+        for a in &plan.attempts {
+            prop_assert_eq!(a.evidence, key(a.route).0);
+        }
+    }
+
+    /// Rule 3. Failures reported across calls demote a route (never remove it), shorten its
+    /// timer, and count against every route sharing a component blamed for the failure.
+    /// Broken planner it caught: open breakers ignored (route kept at its observed class).
+    #[test]
+    fn rule_3_learn_from_failures(
+        history in arb_history(&default_policy(), NOW - 10_000),
+        request in arb_request(NOW),
+        route_pick in 0usize..6,
+    ) {
+        let policy = default_policy();
+        let router = router_with(&policy, &history);
+        let request = CallRequest { media: Media::Voice, ..request };
+        let route = &policy.routes()[route_pick];
+        let before = router.plan(&request);
+        for k in 0..policy.failure_threshold as u64 {
+            router.record_outcome(route.id, Outcome::TimedOut, NOW - 5_000 + k).unwrap();
+        }
+        let after = router.plan(&request);
+        prop_assert_eq!(before.attempts.len(), after.attempts.len(), "nothing is removed");
+        for a in &after.attempts {
+            let r = policy.route(a.route).unwrap();
+            if r.id == route.id || r.needs.intersects(route.needs) {
+                prop_assert_eq!(a.evidence, Evidence::Negative, "{}", after.explain());
+                prop_assert!(a.timeout_ms < r.setup_timeout_ms || a.timeout_ms == policy.min_setup_timeout_ms,
+                    "timer not shortened: {}", after.explain());
+            }
+        }
+        // Demoted: behind every route without evidence against it. (Its index may still drop:
+        // routes sharing the blamed components are demoted with it.)
+        let at = position(&after, route.id);
+        for (i, a) in after.attempts.iter().enumerate() {
+            if a.evidence != Evidence::Negative {
+                prop_assert!(i < at, "{}", after.explain());
+            }
+        }
+    }
+
+    /// Rule 4. A component flapping faster than the hold-down does not make consecutive calls
+    /// bounce between routes: from the first failure on, every call starts on the same route.
+    /// Broken planner it caught: hold-down ignored (a recovered component promoted at once).
+    #[test]
+    fn rule_4_no_flapping(
+        gaps in prop::collection::vec(1_000u64..29_000, 2..12),
+        probes in prop::collection::vec(0u64..29_000, 1..6),
+        component in prop::sample::select(vec!["home_core", "home_ran"]),
+    ) {
+        let policy = default_policy();
+        let router = Router::new(policy.clone());
+        let healthy = |t| vec![
+            obs(&router, "home_ran", radio(RadioState::InService), t),
+            obs(&router, "home_core", service(ServiceState::Up), t),
+            obs(&router, "other_ran", radio(RadioState::InService), t),
+        ];
+        router.update(&healthy(0)).unwrap();
+        let mut t = 1_000;
+        let mut down = true;
+        let mut first_routes = Vec::new();
+        for gap in gaps {
+            let fact = match (component, down) {
+                ("home_ran", true) => radio(RadioState::NoService),
+                ("home_ran", false) => radio(RadioState::InService),
+                (_, true) => service(ServiceState::Down),
+                (_, false) => service(ServiceState::Up),
+            };
+            let mut batch = healthy(t);
+            batch.push(obs(&router, component, fact, t));
+            router.update(&batch).unwrap();
+            for p in &probes {
+                let at = t + p % gap;
+                let plan = router.plan(&voice(at, Capabilities::NONE));
+                first_routes.push(plan.attempts[0].route);
+            }
+            t += gap;
+            down = !down;
+        }
+        prop_assert!(first_routes.windows(2).all(|w| w[0] == w[1]), "bounced: {:?}", first_routes);
+    }
+
+    /// Rule 5. A route the caller cannot use never appears as an attempt; it is left out with
+    /// its reason. Every route is either attempted or left out, exactly once.
+    /// Broken planner it caught: text offered without checking the PSAP's text-readiness.
+    #[test]
+    fn rule_5_hard_constraints_exclude(
+        history in arb_history(&default_policy(), NOW),
+        request in arb_request(NOW),
+    ) {
+        let policy = default_policy();
+        let router = router_with(&policy, &history);
+        let plan = router.plan(&request);
+        let snapshot = router.snapshot();
+        let text_ready = snapshot.psap_text_ready(request.psap, &policy, NOW);
+        for route in policy.routes() {
+            let attempted = plan.attempts.iter().filter(|a| a.route == route.id).count();
+            let left: Vec<_> = plan.left_out.iter().filter(|l| l.route == route.id).collect();
+            prop_assert_eq!(attempted + left.len(), 1, "{} once: {}", route.name, plan.explain());
+            let missing = route.requires.missing_from(request.caller);
+            if !missing.is_empty() {
+                prop_assert_eq!(attempted, 0);
+                prop_assert_eq!(left[0].reason, LeftOutReason::MissingCapability);
+                prop_assert_eq!(left[0].missing, missing);
+            } else if route.kind == RouteKind::Text && !text_ready {
+                prop_assert_eq!(attempted, 0);
+                prop_assert_eq!(left[0].reason, LeftOutReason::PsapNotTextReady);
+            }
+        }
+    }
+
+    /// Rule 6. Attempt timers fit the remaining budget: a plan never promises more time than
+    /// remains, at any point of a call, and no attempt gets more than its route's timer.
+    /// Broken planner it caught: timers not clipped to the remaining budget.
+    #[test]
+    fn rule_6_budget(
+        history in arb_history(&default_policy(), NOW),
+        request in arb_request(NOW),
+        budget_s in 1u32..200,
+        elapsed in 0u64..250_000,
+    ) {
+        let text = sosroute::policy::US_HANDSET_TOML.replace("total_s = 180.0", &format!("total_s = {budget_s}.0"));
+        let policy = Policy::from_toml(&text).unwrap();
+        let router = router_with(&policy, &history);
+        let plan = router.plan(&request);
+        let total: u64 = plan.attempts.iter().map(|a| a.timeout_ms).sum();
+        prop_assert!(total <= policy.budget_ms, "{} > {}", total, policy.budget_ms);
+        let session = router.begin(request);
+        let later = session.plan(NOW + elapsed);
+        let remaining = policy.budget_ms.saturating_sub(elapsed);
+        let total: u64 = later.attempts.iter().map(|a| a.timeout_ms).sum();
+        prop_assert!(total <= remaining, "{} > {} remaining", total, remaining);
+        for a in plan.attempts.iter().chain(&later.attempts) {
+            prop_assert!(a.timeout_ms <= policy.route(a.route).unwrap().setup_timeout_ms);
+            prop_assert!(a.timeout_ms > 0);
+        }
+    }
+
+    /// Rule 7. Same request, state and policy give the same plan, bit for bit, on two routers
+    /// fed the same updates, and on one router asked twice.
+    /// Broken planner it caught: ties inside a class broken by an unseeded random choice.
+    #[test]
+    fn rule_7_deterministic(
+        history in arb_history(&default_policy(), NOW),
+        request in arb_request(NOW),
+    ) {
+        let policy = default_policy();
+        let a = router_with(&policy, &history);
+        let b = router_with(&policy, &history);
+        let (pa, pb, pa2) = (a.plan(&request), b.plan(&request), a.plan(&request));
+        prop_assert_eq!(&pa, &pb);
+        prop_assert_eq!(&pa, &pa2);
+        prop_assert_eq!(pa.explain(), pb.explain());
+        prop_assert_eq!(
+            serde_json::to_string(&pa.record()).unwrap(),
+            serde_json::to_string(&pb.record()).unwrap()
+        );
+    }
+
+    /// Rule 8. Improving one route's own state (an observation of a component only it depends
+    /// on: a better fact in its history, or a fresh positive report) never moves it later.
+    /// Broken planner it caught: positive evidence ranked below unknown.
+    #[test]
+    fn rule_8_monotone(
+        history in arb_history(&default_policy(), NOW - 1),
+        request in arb_request(NOW),
+        pick in any::<prop::sample::Index>(),
+        fresh_report in any::<bool>(),
+    ) {
+        let policy = default_policy();
+        let exclusive = exclusive_components(&policy);
+        let (route_index, component) = exclusive[pick.index(exclusive.len())];
+        let route = policy.routes()[route_index].id;
+        let before = router_with(&policy, &history).plan(&request);
+        let mut improved = history.clone();
+        let radio = policy.components()[component.0 as usize].kind == sosroute::ComponentKind::Radio;
+        let best = if radio { radio_fact_in_service() } else { Fact::Service { state: ServiceState::Up } };
+        if fresh_report {
+            improved.push(Update::Observe(Observation::component(component, best, NOW)));
+        } else {
+            // Replace the component's worst observation with the best fact of the same slot.
+            let worst = improved.iter().position(|u| matches!(u,
+                Update::Observe(o) if o.subject == sosroute::Subject::Component(component)
+                    && is_negative(&o.fact)));
+            if let Some(i) = worst {
+                if let Update::Observe(o) = improved[i] {
+                    improved[i] = Update::Observe(Observation { fact: better(&o.fact), ..o });
+                }
+            }
+        }
+        let after = router_with(&policy, &improved).plan(&request);
+        prop_assert!(position(&after, route) <= position(&before, route),
+            "before: {}\nafter: {}", before.explain(), after.explain());
+    }
+}
+
+/// A call whose attempts never connect ends (budget spent or every round exhausted), never
+/// gives an attempt more time than the budget has left, and tries no route more often than the
+/// policy's `max_rounds`.
+#[test]
+fn sessions_end_within_budget_and_rounds() {
+    let policy = default_policy();
+    let mut runner = proptest::test_runner::TestRunner::default();
+    runner
+        .run(
+            &(
+                arb_history(&policy, NOW),
+                arb_request(NOW),
+                prop::collection::vec(any::<bool>(), 64),
+            ),
+            |(history, request, timeouts)| {
+                let router = router_with(&policy, &history);
+                let mut call = router.begin(request);
+                let mut now = NOW;
+                let mut tried = Vec::new();
+                for timed_out in timeouts {
+                    match call.next_attempt(now).unwrap() {
+                        Next::Done(done) => {
+                            prop_assert_ne!(done, sosroute::Done::Connected);
+                            return Ok(());
+                        }
+                        Next::Attempt(a) => {
+                            prop_assert!(now + a.timeout_ms <= NOW + policy.budget_ms);
+                            tried.push(a.route);
+                            let repeats = tried.iter().filter(|&&r| r == a.route).count();
+                            prop_assert!(repeats <= policy.max_rounds as usize, "{:?}", tried);
+                            let (outcome, took) = if timed_out {
+                                (Outcome::TimedOut, a.timeout_ms)
+                            } else {
+                                (
+                                    Outcome::Rejected {
+                                        cause: sosroute::RejectCause::Other,
+                                        code: 0,
+                                    },
+                                    500,
+                                )
+                            };
+                            now += took;
+                            call.report(outcome, now).unwrap();
+                        }
+                    }
+                }
+                prop_assert!(false, "no end after 64 attempts: {:?}", tried);
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
+fn radio_fact_in_service() -> Fact {
+    Fact::Radio {
+        state: RadioState::InService,
+        signal: sosroute::SignalLevel(4),
+    }
+}
+
+fn is_negative(fact: &Fact) -> bool {
+    matches!(
+        fact,
+        Fact::Radio {
+            state: RadioState::LimitedService | RadioState::NoService,
+            ..
+        } | Fact::Service {
+            state: ServiceState::Down
+        } | Fact::Probe { ok: false, .. }
+            | Fact::Link { connected: false }
+            | Fact::E911Address { registered: false }
+            | Fact::Outage { active: true }
+    )
+}
+
+/// The best fact of the same kind.
+fn better(fact: &Fact) -> Fact {
+    match *fact {
+        Fact::Radio { .. } => radio_fact_in_service(),
+        Fact::Service { .. } => Fact::Service {
+            state: ServiceState::Up,
+        },
+        Fact::Probe { rtt_ms, .. } => Fact::Probe { ok: true, rtt_ms },
+        Fact::Link { .. } => Fact::Link { connected: true },
+        Fact::E911Address { .. } => Fact::E911Address { registered: true },
+        Fact::Outage { .. } => Fact::Outage { active: false },
+        other => other,
+    }
+}
+
+/// (route index, component) pairs where only that route depends on the component.
+fn exclusive_components(policy: &Policy) -> Vec<(usize, ComponentId)> {
+    let mut out = Vec::new();
+    for (i, r) in policy.routes().iter().enumerate() {
+        for c in r.needs.iter() {
+            let mut others = ComponentSet::default();
+            for (j, o) in policy.routes().iter().enumerate() {
+                if j != i {
+                    others.0 |= o.needs.0;
+                }
+            }
+            if !others.contains(c) {
+                out.push((i, c));
+            }
+        }
+    }
+    assert!(
+        !out.is_empty(),
+        "the default policy has routes with components of their own"
+    );
+    out
+}
+
+fn sample_fact(radio: bool, pick: u8) -> Fact {
+    if radio {
+        [
+            radio_fact_in_service(),
+            Fact::Radio {
+                state: RadioState::LimitedService,
+                signal: sosroute::SignalLevel(1),
+            },
+            Fact::Radio {
+                state: RadioState::NoService,
+                signal: sosroute::SignalLevel(0),
+            },
+            Fact::Radio {
+                state: RadioState::Unknown,
+                signal: sosroute::SignalLevel::UNKNOWN,
+            },
+            Fact::Outage { active: true },
+        ][pick as usize % 5]
+    } else {
+        [
+            Fact::Service {
+                state: ServiceState::Up,
+            },
+            Fact::Service {
+                state: ServiceState::Down,
+            },
+            Fact::Service {
+                state: ServiceState::Unknown,
+            },
+            Fact::Probe {
+                ok: true,
+                rtt_ms: 40,
+            },
+            Fact::Probe {
+                ok: false,
+                rtt_ms: 0,
+            },
+            Fact::Link { connected: true },
+            Fact::Link { connected: false },
+            Fact::E911Address { registered: false },
+            Fact::E911Address { registered: true },
+            Fact::Outage { active: true },
+        ][pick as usize % 10]
+    }
+}
