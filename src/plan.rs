@@ -242,7 +242,7 @@ impl Plan {
             s.push_str(" Every route has evidence against it.");
         }
         let g = self.guidance();
-        let _ = write!(s, " If nothing connects: {}", g.text);
+        let _ = write!(s, " Guidance for the caller: {}", g.text);
         if !g.numbers.is_empty() {
             let _ = write!(s, " Numbers: {}.", g.numbers.join(", "));
         }
@@ -274,7 +274,6 @@ impl Plan {
                 .attempts
                 .iter()
                 .map(|a| AttemptRecord {
-                    route: a.route,
                     name: self.route_name(a.route).to_owned(),
                     attempt: *a,
                     blamed_name: a.blamed.map(|c| self.component_name(c).to_owned()),
@@ -329,8 +328,6 @@ pub struct PlanRecord {
 /// An attempt in an audit record.
 #[derive(Debug, Clone, Serialize)]
 pub struct AttemptRecord {
-    /// Route id.
-    pub route: RouteId,
     /// Route name.
     pub name: String,
     /// The attempt.

@@ -88,7 +88,7 @@ proptest! {
         prop_assert_eq!(plan.fail_open, all_negative);
         prop_assert!(!plan.guidance().text.is_empty());
         if all_negative {
-            prop_assert!(plan.explain().contains("If nothing connects"));
+            prop_assert!(plan.explain().contains("Guidance for the caller"));
         }
     }
 
