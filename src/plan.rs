@@ -352,3 +352,21 @@ pub struct OutcomeRecord {
     /// When it ended.
     pub at_ms: u64,
 }
+
+impl OutcomeRecord {
+    /// The record of how an attempt of call `call_id` on `route` ended at `at_ms`.
+    pub fn new(
+        call_id: u64,
+        route: RouteId,
+        outcome: crate::observation::Outcome,
+        at_ms: u64,
+    ) -> OutcomeRecord {
+        OutcomeRecord {
+            record: "outcome",
+            call_id,
+            route,
+            outcome,
+            at_ms,
+        }
+    }
+}

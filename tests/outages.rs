@@ -350,3 +350,22 @@ fn plans_explain_themselves_and_serialize() {
     assert_eq!(v["attempts"][0]["reason"], "verified");
     assert_eq!(v["policy_version"], 1);
 }
+
+/// Outcomes serialize as audit records too, one JSON line each.
+#[test]
+fn outcomes_serialize_as_audit_records() {
+    let record = sosroute::OutcomeRecord::new(
+        9,
+        sosroute::RouteId(3),
+        Outcome::Rejected {
+            cause: RejectCause::Congestion,
+            code: 503,
+        },
+        12_345,
+    );
+    let line = serde_json::to_string(&record).unwrap();
+    assert_eq!(
+        line,
+        r#"{"record":"outcome","call_id":9,"route":3,"outcome":"rejected","cause":"congestion","code":503,"at_ms":12345}"#
+    );
+}
