@@ -357,12 +357,22 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// Turns the TOML parser's error into one line naming the key and the line.
 fn parse_error(text: &str, e: &toml::de::Error) -> ScenarioError {
-    let message = e.message().trim().to_owned();
+    let message = e.message().trim().replace('\n', "; ");
     let line = e.span().map_or(0, |s| line_of(text, s.start));
-    // The parser names an unknown or missing key inside backquotes; use it as the key.
-    let key = message
-        .split('`')
-        .nth(1)
+    // An unknown, missing or duplicate key is named in backquotes; otherwise (a wrong type, a
+    // bad value) the key is the one written on the offending line.
+    let named = ["unknown field", "missing field", "duplicate key"]
+        .iter()
+        .any(|p| message.starts_with(p))
+        .then(|| message.split('`').nth(1))
+        .flatten();
+    let written = line
+        .checked_sub(1)
+        .and_then(|i| text.lines().nth(i))
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim());
+    let key = named
+        .or(written)
         .filter(|k| !k.is_empty())
         .unwrap_or("(syntax)")
         .to_owned();
@@ -783,12 +793,12 @@ setup_s = 3
     fn errors_name_key_and_line() {
         let bad = format!("{MINIMAL}[[event]]\nat_s = 1\ncomponent = \"home_ran\"\nshare = 1.5\n");
         let e = Scenario::from_toml(&bad).unwrap_err();
-        assert_eq!((e.key.as_str(), e.line), ("event.share", 22), "{e}");
+        assert_eq!((e.key.as_str(), e.line), ("event.share", 20), "{e}");
         let bad = format!("{MINIMAL}[[event]]\nat_s = -1\ncomponent = \"home_ran\"\nshare = 1\n");
         let e = Scenario::from_toml(&bad).unwrap_err();
-        assert_eq!((e.key.as_str(), e.line), ("event.at_s", 20), "{e}");
+        assert_eq!((e.key.as_str(), e.line), ("event.at_s", 18), "{e}");
         let bad = MINIMAL.replace("setup_s = 3", "setup_s = 3\nbogus = 1");
         let e = Scenario::from_toml(&bad).unwrap_err();
-        assert_eq!((e.key.as_str(), e.line), ("bogus", 18), "{e}");
+        assert_eq!((e.key.as_str(), e.line), ("bogus", 17), "{e}");
     }
 }
