@@ -9,6 +9,20 @@
 //!
 //! Nothing in the library core depends on this module.
 //!
+//! Choices the format leaves open, made here:
+//! - uniform arrival spaces calls evenly; Poisson arrival is a Poisson process conditioned on the
+//!   count (that many uniform start times, sorted), so both have the same mean rate;
+//! - monitors report at every multiple of `report_every_s` from 0 s; a value observed from
+//!   `at_s + observed_after_s` is in the first report at or after that time;
+//! - a component made to fail without a `fails_by` ever given for it hangs (`timeout`);
+//! - an attempt on a route kind the scenario does not declare, or by a caller who does not meet
+//!   its `requires`, fails at once with no signal;
+//! - with a router per caller, the router hears its handset's reports from the policy's longest
+//!   TTL plus hold-down before the call (plus the last report before that, which is what a frozen
+//!   monitor leaves behind); a shared router hears each calling handset's latest reports at each
+//!   of its decisions;
+//! - a caller who hangs up in the middle of an attempt reports nothing for that attempt.
+//!
 //! ```
 //! use sosroute::sim::{replay, Scenario};
 //! let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/calm-day.toml")).unwrap();
@@ -107,6 +121,7 @@ pub fn wire(scenario: &Scenario, policy: &Policy) -> Result<Wiring, SimError> {
     Ok(Wiring {
         ids,
         shared: scenario.router == scenario::RouterMode::Shared,
+        history_ms: strategy::sosroute::history_ms(policy),
     })
 }
 

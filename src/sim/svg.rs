@@ -15,9 +15,9 @@ const BOTTOM: f64 = 60.0;
 /// Line colour and dash per strategy, in report order (colour-blind safe: Okabe–Ito).
 const STYLES: [(&str, &str); 4] = [
     ("#000000", "6 4"),
-    ("#D55E00", ""),
-    ("#0072B2", ""),
-    ("#009E73", ""),
+    ("#D55E00", "none"),
+    ("#0072B2", "none"),
+    ("#009E73", "none"),
 ];
 
 fn escape(s: &str) -> String {
@@ -104,8 +104,9 @@ pub fn chart(report: &Report) -> String {
         r#"<text transform="translate(18 {:.1}) rotate(-90)" text-anchor="middle">calls connected (%)</text>"#,
         TOP + plot_h / 2.0
     );
-    // One line per strategy, broken where a bucket has no calls.
-    for (i, series) in t.series.iter().enumerate() {
+    // One line per strategy, broken where a bucket has no calls. Drawn last to first, so the
+    // oracle's dashed line (the limit) stays visible on top of strategies that reach it.
+    for (i, series) in t.series.iter().enumerate().rev() {
         let (colour, dash) = STYLES[i % STYLES.len()];
         let mut points = String::new();
         for (b, v) in series.connected_pct.iter().enumerate() {

@@ -6,8 +6,10 @@
 //! interleaved in time order; with a router per caller each call simply runs to its end.
 
 use crate::observation::{
-    ComponentId, Fact, Observation, Outcome, PsapId, RadioState, RejectCause, SignalLevel,
+    ComponentId, Fact, FactClass, Observation, Outcome, PsapId, RadioState, RejectCause,
+    SignalLevel,
 };
+use crate::policy::Policy;
 use crate::request::CallRequest;
 use crate::route::{Capabilities, Media};
 use crate::router::{CallSession, Next, Router};
@@ -16,10 +18,21 @@ use crate::sim::world::{AttemptResult, Caller, Report, World};
 
 use super::{CallOutcome, CallResult};
 
-/// How far before its call a handset's own router has been hearing its monitors. Longer than the
-/// default policy's radio and service TTLs plus its hold-down, so the router starts the call with
-/// the state it would have built from the phone's boot; older reports change no decision.
-pub const HISTORY_MS: u64 = 300_000;
+/// The least history a handset's own router hears before its call (see [`Wiring::history_ms`]).
+pub const MIN_HISTORY_MS: u64 = 60_000;
+
+/// How far before its call a handset's own router has been hearing its monitors: the policy's
+/// longest component TTL plus its hold-down, so the router starts the call in the state it would
+/// have built since the phone's boot; reports older than that change no decision.
+pub fn history_ms(policy: &Policy) -> u64 {
+    [FactClass::Radio, FactClass::Service, FactClass::Link]
+        .into_iter()
+        .map(|c| policy.ttl_ms(c))
+        .max()
+        .unwrap_or(0)
+        .saturating_add(policy.hold_down_ms)
+        .max(MIN_HISTORY_MS)
+}
 
 /// The PSAP of callers whose PSAP takes text, and of those whose PSAP does not (shared router).
 pub const TEXT_READY_PSAP: PsapId = PsapId(1);
@@ -33,6 +46,9 @@ pub struct Wiring {
     pub ids: Vec<ComponentId>,
     /// Whether one router serves every call.
     pub shared: bool,
+    /// How far before its call a per-caller router hears its handset's monitors
+    /// ([`history_ms`]).
+    pub history_ms: u64,
 }
 
 /// The fact a monitor's report becomes.
@@ -130,7 +146,7 @@ impl<'w> SosCall<'w> {
         let from = if wiring.shared {
             now
         } else {
-            now.saturating_sub(HISTORY_MS)
+            now.saturating_sub(wiring.history_ms)
         };
         for c in 0..world.scenario.components.len() {
             if let Some(r) = world.last_report(caller, c, from) {
@@ -268,7 +284,7 @@ fn apply(router: &Router, batch: &[Observation]) {
 pub fn call_per_caller(
     world: &World,
     caller: &Caller,
-    policy: &crate::policy::Policy,
+    policy: &Policy,
     wiring: &Wiring,
 ) -> CallResult {
     let router = Router::new(policy.clone());
@@ -282,11 +298,7 @@ pub fn call_per_caller(
 }
 
 /// Runs every call on one shared router, interleaved in time order.
-pub fn run_shared(
-    world: &World,
-    policy: &crate::policy::Policy,
-    wiring: &Wiring,
-) -> Vec<CallResult> {
+pub fn run_shared(world: &World, policy: &Policy, wiring: &Wiring) -> Vec<CallResult> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
 
