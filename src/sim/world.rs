@@ -352,3 +352,174 @@ fn draw_callers(s: &Scenario) -> Vec<Caller> {
         })
         .collect()
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::observation::{RadioState, ServiceState};
+
+    pub(crate) const WORLD: &str = r#"
+[scenario]
+name = "w"
+window_s = 1000
+seed = 5
+[calls]
+count = 400
+arrival = "uniform"
+patience_s = 90
+[population]
+wifi_calling = 1.0
+[[component]]
+name = "home_ran"
+kind = "radio"
+[[component]]
+name = "home_core"
+kind = "service"
+[[component]]
+name = "other_ran"
+kind = "radio"
+[[component]]
+name = "wifi"
+kind = "service"
+[[route]]
+kind = "home_cellular"
+needs = ["home_ran", "home_core"]
+setup_s = 3
+[[route]]
+kind = "other_network"
+needs = ["other_ran"]
+setup_s = 9
+[[route]]
+kind = "wifi_calling"
+needs = ["wifi", "home_core"]
+requires = ["wifi_calling"]
+setup_s = 4
+[[event]]
+at_s = 100
+component = "home_core"
+works = false
+fails_by = "timeout"
+observed = "down"
+observed_after_s = 15
+share = 0.5
+[[event]]
+at_s = 100
+component = "home_ran"
+works = false
+fails_by = "reject"
+reject_s = 2
+share_from = 0.25
+share = 0.5
+[[event]]
+at_s = 200
+component = "home_core"
+monitor = "frozen"
+share = 1.0
+[[event]]
+at_s = 300
+component = "home_core"
+works = true
+observed = "up"
+share_from = 0.25
+share = 0.5
+[[event]]
+at_s = 400
+component = "home_core"
+monitor = "live"
+share = 1.0
+"#;
+
+    pub(crate) fn world() -> World {
+        World::new(Scenario::from_toml(WORLD).expect("test scenario is valid"))
+    }
+
+    fn caller_with(w: &World, component: usize, lo: f64, hi: f64) -> &Caller {
+        w.callers
+            .iter()
+            .find(|c| (lo..hi).contains(&c.u[component]))
+            .expect("400 callers cover every slice")
+    }
+
+    #[test]
+    fn events_apply_to_their_slice_from_their_time() {
+        let w = world();
+        let core = 1;
+        let hit = caller_with(&w, core, 0.0, 0.5);
+        let spared = caller_with(&w, core, 0.5, 1.0);
+        assert!(w.truth(hit, core, 99_999).works);
+        assert!(!w.truth(hit, core, 100_000).works);
+        assert!(w.truth(spared, core, 100_000).works);
+        // Recovery of the upper slice only.
+        let upper = caller_with(&w, core, 0.25, 0.5);
+        let lower = caller_with(&w, core, 0.0, 0.25);
+        assert!(w.truth(upper, core, 300_000).works);
+        assert!(!w.truth(lower, core, 300_000).works);
+        assert_eq!(w.truth(lower, core, 300_000).fails_by, FailsBy::Timeout);
+    }
+
+    #[test]
+    fn observation_lags_and_frozen_monitors_leave_their_last_report() {
+        let w = world();
+        let core = 1;
+        let c = caller_with(&w, core, 0.0, 0.25);
+        let up = Observed::Service(ServiceState::Up);
+        let down = Observed::Service(ServiceState::Down);
+        assert_eq!(w.observed(c, core, 114_999), up);
+        assert_eq!(w.observed(c, core, 115_000), down);
+        // Frozen from 200 s to 400 s: the last report is the 190 s tick, whatever the time.
+        let last = w
+            .last_report(c, core, 350_000)
+            .expect("reported before freezing");
+        assert_eq!((last.at_ms, last.value), (190_000, down));
+        assert_eq!(w.report_at(c, core, 250_000), None);
+        assert_eq!(w.report_at(c, core, 400_000).map(|r| r.value), Some(down));
+        let radio = w.observed(c, 0, 500_000);
+        assert_eq!(radio, Observed::Radio(RadioState::InService));
+    }
+
+    #[test]
+    fn attempts_end_by_the_failure_that_shows_first() {
+        let w = world();
+        let home = w.route(RouteKind::HomeCellular);
+        // A caller whose core hangs and whose radio refuses: the refusal shows first.
+        let both = w
+            .callers
+            .iter()
+            .find(|c| (0.0..0.5).contains(&c.u[1]) && (0.25..0.5).contains(&c.u[0]))
+            .expect("some caller in both slices");
+        let end = w.attempt(both, home, 150_000, 10_000);
+        assert_eq!(
+            (end.after_ms, end.result),
+            (2_000, AttemptResult::Rejected { radio: true })
+        );
+        // A refusal slower than the strategy's timer is a timeout.
+        let end = w.attempt(both, home, 150_000, 1_000);
+        assert_eq!((end.after_ms, end.result), (1_000, AttemptResult::TimedOut));
+        // A hang lasts the strategy's timer; a working route connects after setup, unless the
+        // timer is shorter.
+        let hang = w
+            .callers
+            .iter()
+            .find(|c| (0.0..0.5).contains(&c.u[1]) && !(0.25..0.5).contains(&c.u[0]))
+            .expect("some caller whose core alone fails");
+        let end = w.attempt(hang, home, 150_000, 7_000);
+        assert_eq!((end.after_ms, end.result), (7_000, AttemptResult::TimedOut));
+        let end = w.attempt(hang, home, 0, 7_000);
+        assert_eq!(
+            (end.after_ms, end.result),
+            (3_000, AttemptResult::Connected)
+        );
+        let end = w.attempt(hang, home, 0, 2_000);
+        assert_eq!(end.result, AttemptResult::TimedOut);
+        // No such route: nothing to attach to.
+        let end = w.attempt(hang, w.route(RouteKind::Satellite), 0, 7_000);
+        assert_eq!((end.after_ms, end.result), (0, AttemptResult::NoSignal));
+    }
+
+    #[test]
+    fn callers_are_the_same_for_the_same_seed() {
+        assert_eq!(world().callers, world().callers);
+        let starts: Vec<u64> = world().callers.iter().map(|c| c.start_ms).collect();
+        assert_eq!(starts[1], 2_500, "uniform arrival spaces calls evenly");
+    }
+}

@@ -172,3 +172,45 @@ pub fn call(world: &World, caller: &Caller) -> CallResult {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::strategy::CallOutcome;
+    use crate::sim::world::tests::world;
+
+    #[test]
+    fn a_hanging_core_costs_timer_b_then_the_scan() {
+        let w = world();
+        // The core hangs; the home radio is in service, so IMS is tried (whatever the IMS
+        // registration says) and hangs to timer B. The scan then runs under its 10 s timer (Wi-Fi
+        // calling is on and Wi-Fi connected) and connects in 9 s, before Wi-Fi's turn.
+        let c = w
+            .callers
+            .iter()
+            .find(|c| c.start_ms >= 100_000 && (0.0..0.25).contains(&c.u[1]) && c.u[0] >= 0.5)
+            .expect("a caller whose core alone fails");
+        let r = call(&w, c);
+        assert_eq!(r.attempts, 2);
+        assert_eq!(
+            r.outcome,
+            CallOutcome::Connected {
+                after_ms: SIP_TIMER_B_MS + 9_000,
+                kind: RouteKind::OtherNetwork
+            }
+        );
+    }
+
+    #[test]
+    fn a_healthy_home_network_is_used_directly() {
+        let w = world();
+        let r = call(&w, &w.callers[0]);
+        assert_eq!(
+            r.outcome,
+            CallOutcome::Connected {
+                after_ms: 3_000,
+                kind: RouteKind::HomeCellular
+            }
+        );
+    }
+}
