@@ -84,6 +84,9 @@ pub struct Series {
     pub name: &'static str,
     /// Percent of the calls starting in each bucket that connected (`None`: no call started).
     pub connected_pct: Vec<Option<f64>>,
+    /// 95th percentile time to connect of the calls starting in each bucket that connected,
+    /// seconds (`None`: none connected).
+    pub ttc_p95_s: Vec<Option<f64>>,
 }
 
 /// Connected percent over the window.
@@ -207,19 +210,23 @@ fn timeline(world: &World, results: &[(Strategy, Vec<CallResult>)]) -> Timeline 
     let series = results
         .iter()
         .map(|(s, rs)| {
-            let mut ok = vec![0u32; buckets];
+            let mut ttc: Vec<Vec<u64>> = vec![Vec::new(); buckets];
             for (c, r) in world.callers.iter().zip(rs) {
-                if connected_of(r).is_some() {
-                    ok[bucket_of(c.start_ms)] += 1;
+                if let Some((t, _)) = connected_of(r) {
+                    ttc[bucket_of(c.start_ms)].push(t);
                 }
+            }
+            for b in &mut ttc {
+                b.sort_unstable();
             }
             Series {
                 name: s.name(),
-                connected_pct: ok
+                connected_pct: ttc
                     .iter()
                     .zip(&calls)
-                    .map(|(&k, &n)| (n > 0).then(|| pct(k, n)))
+                    .map(|(k, &n)| (n > 0).then(|| pct(k.len() as u32, n)))
                     .collect(),
+                ttc_p95_s: ttc.iter().map(|b| percentile_s(b, 95.0)).collect(),
             }
         })
         .collect();
