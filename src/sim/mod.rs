@@ -10,6 +10,10 @@
 //! Nothing in the library core depends on this module.
 //!
 //! Choices the format leaves open, made here:
+//! - optional keys beyond those the format marks optional: `title`, `sources`, `text_first`
+//!   (default 0), every `[population]` field (default 0), a route's `requires` (default none);
+//!   an event's `share` is required;
+//! - at most one route per kind: strategies ask for routes by kind;
 //! - uniform arrival spaces calls evenly; Poisson arrival is a Poisson process conditioned on the
 //!   count (that many uniform start times, sorted), so both have the same mean rate;
 //! - monitors report at every multiple of `report_every_s` from 0 s; a value observed from

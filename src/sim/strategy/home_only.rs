@@ -1,5 +1,6 @@
 //! `home_only`: a phone that never falls back. It redials its home network until the caller's
-//! patience runs out.
+//! patience runs out. A text-first caller's phone does the same (a silent voice call): the
+//! strategy knows no other route.
 
 use super::{CallResult, Dialer, Tried, REDIAL_PAUSE_MS, SIP_TIMER_B_MS};
 use crate::route::RouteKind;
