@@ -35,6 +35,8 @@ pub mod policy;
 pub mod request;
 pub mod route;
 pub mod router;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod state;
 
 pub use observation::{
