@@ -25,7 +25,7 @@ pub enum Reason {
     /// Recent failures (its own or a component's breaker open, or a component that failed earlier
     /// in this call): demoted, with a shorter timer.
     Demoted = 3,
-    /// Breaker half-open: one trial after the cool-down, with a shorter timer.
+    /// Breaker half-open: tried again after the cool-down, with a shorter timer.
     Trial = 4,
     /// Fresh negative evidence or a recovery still in hold-down; tried anyway, because an
     /// emergency attempt on a doubtful route costs seconds and skipping it can cost a life.
@@ -38,7 +38,7 @@ impl Reason {
             Reason::Verified => "fresh evidence it works",
             Reason::Unverified => "no fresh evidence either way",
             Reason::Demoted => "demoted after recent failures, shorter timer",
-            Reason::Trial => "one trial after its breaker's cool-down, shorter timer",
+            Reason::Trial => "trial after its breaker's cool-down, shorter timer",
             Reason::FailOpen => "evidence against it, tried anyway",
         }
     }

@@ -196,11 +196,10 @@ fn assess(
             class = Evidence::Negative;
             Reason::Demoted
         }
+        // Half-open: ranked by what is observed again, so the next call does try it (a trial
+        // ranked below healthy routes would never run, and the breaker would never close).
         Breaker::HalfOpen if class == Evidence::Negative => Reason::FailOpen,
-        Breaker::HalfOpen => {
-            class = Evidence::Unknown;
-            Reason::Trial
-        }
+        Breaker::HalfOpen => Reason::Trial,
         Breaker::Closed => match class {
             Evidence::Positive => Reason::Verified,
             Evidence::Unknown => Reason::Unverified,

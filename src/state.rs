@@ -106,7 +106,8 @@ pub enum Evidence {
 pub enum Breaker {
     /// Fewer consecutive failures than the threshold.
     Closed = 1,
-    /// Cool-down over: one trial, ranked as unknown, with the shorter timer.
+    /// Cool-down over: ranked by its observed evidence again, with the shorter timer, so the next
+    /// call tries it; a success closes the breaker, a failure re-opens it.
     HalfOpen = 2,
     /// Threshold reached less than the cool-down ago: demoted, shorter timer.
     Open = 3,

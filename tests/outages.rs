@@ -325,6 +325,11 @@ fn breaker_opens_cools_down_and_closes() {
     };
     assert_eq!(reason_at(3_000), Reason::Demoted);
     assert_eq!(reason_at(2_000 + policy.cool_down_ms), Reason::Trial);
+    // The trial really happens: with the home network observed healthy, the next call starts on
+    // it again (a trial ranked below healthy routes would never run, and never close the breaker).
+    let plan = router.plan(&voice(2_000 + policy.cool_down_ms, Capabilities::NONE));
+    assert_eq!(plan.attempts[0].route, home, "{}", plan.explain());
+    assert!(plan.attempts[0].timeout_ms < policy.route(home).unwrap().setup_timeout_ms);
     router
         .record_outcome(home, Outcome::Connected, 70_000)
         .unwrap();

@@ -370,6 +370,25 @@ fn shared_router_and_frozen_monitor_scenario_replays() {
         let android_p95 = strategy(&r, "android_like").ttc_p95_s.unwrap_or(0.0);
         assert!(android_p95 >= 32.0, "{mode}: {android_p95}");
         assert!(strategy(&r, "home_only").connected < 1000, "{mode}");
+        // Once the core is back, calls go home again: the breaker's half-open trial runs and
+        // closes it, even on a shared router that saw every failure (text-first callers aside).
+        let home = |s: &StrategyReport| {
+            s.routes
+                .iter()
+                .find(|r| r.kind == "home_cellular")
+                .map_or(0, |r| r.connected)
+        };
+        let text_first = strategy(&r, "sosroute")
+            .routes
+            .iter()
+            .find(|r| r.kind == "text")
+            .map_or(0, |r| r.connected);
+        assert!(
+            home(sos) + text_first >= home(oracle) * 9 / 10,
+            "{mode}: home {} vs oracle {}",
+            home(sos),
+            home(oracle)
+        );
     }
 }
 
