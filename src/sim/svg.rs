@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 
 use super::report::{Report, Series};
 
-const WIDTH: f64 = 900.0;
+const WIDTH: f64 = 960.0;
 const LEFT: f64 = 70.0;
-const RIGHT: f64 = 200.0;
+const RIGHT: f64 = 260.0;
 const TITLE_H: f64 = 60.0;
 const PANEL_H: f64 = 230.0;
 /// Space under a panel for its x axis labels.
