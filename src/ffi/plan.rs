@@ -1,6 +1,8 @@
 //! `sos_plan`: a finished plan — attempts, routes left out, guidance, explanation.
 
+use std::cell::RefCell;
 use std::ffi::c_char;
+use std::mem::MaybeUninit;
 
 use crate::plan::Plan;
 
@@ -18,8 +20,24 @@ pub struct sos_plan {
     _private: [u8; 0],
 }
 
+/// Spare plan allocations kept per thread, so planning through C in a loop (plan, read, free)
+/// does not touch the heap after the first round, as planning in Rust does not.
+const SPARE_PLANS: usize = 4;
+
+thread_local! {
+    // Boxed on purpose: each box is a plan's allocation, handed to C as the handle.
+    #[allow(clippy::vec_box)]
+    static SPARE: RefCell<Vec<Box<MaybeUninit<Plan>>>> = const { RefCell::new(Vec::new()) };
+}
+
 pub(crate) fn into_handle(plan: Plan) -> *mut sos_plan {
-    Box::into_raw(Box::new(plan)).cast::<sos_plan>()
+    let spare = SPARE
+        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+        .ok()
+        .flatten();
+    let mut slot = spare.unwrap_or_else(|| Box::new(MaybeUninit::uninit()));
+    slot.write(plan);
+    Box::into_raw(slot).cast::<sos_plan>()
 }
 
 /// The Rust plan behind a handle.
@@ -43,9 +61,22 @@ fn past_end(what: &str, index: usize, count: usize) -> Failure {
 #[no_mangle]
 pub unsafe extern "C" fn sos_plan_free(plan: *mut sos_plan) {
     ffi_boundary!(or(()) {
-        if !plan.is_null() {
-            drop(Box::from_raw(plan.cast::<Plan>()));
+        if plan.is_null() {
+            return;
         }
+        let slot = plan.cast::<MaybeUninit<Plan>>();
+        // The handle holds an initialised plan (made by `into_handle`): drop it, keep the memory.
+        std::ptr::drop_in_place((*slot).as_mut_ptr());
+        let mut slot = Some(Box::from_raw(slot));
+        let _ = SPARE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                if s.len() < SPARE_PLANS {
+                    s.extend(slot.take());
+                }
+            }
+        });
+        // Not kept (cache full, or the thread is exiting): `slot` frees the memory here.
+        drop(slot);
     })
 }
 
