@@ -91,9 +91,9 @@ gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -o "$prefix/dialer" "$EXAMPLES/dia
     $(pkg-config --cflags --libs sosroute)
 LD_LIBRARY_PATH="$prefix/lib" "$prefix/dialer" >/dev/null
 # shellcheck disable=SC2046
-gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -static-libgcc -o "$prefix/dialer-static" \
-    "$EXAMPLES/dialer.c" $(pkg-config --cflags sosroute) "$prefix/lib/libsosroute.a" \
-    $(pkg-config --libs-only-other --static sosroute) $(pkg-config --static --libs-only-l sosroute | sed 's/-lsosroute//')
+gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -o "$prefix/dialer-static" "$EXAMPLES/dialer.c" \
+    $(pkg-config --cflags sosroute) "$(pkg-config --variable=libdir sosroute)/libsosroute.a" \
+    -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 "$prefix/dialer-static" >/dev/null
 echo "installed library found and linked through pkg-config (shared and static): ok"
 
