@@ -541,7 +541,6 @@ typedef uint32_t sos_service_state;
  *
  * The values are part of the ABI: they are never renumbered and never reused. On any value other
  * than `SOS_OK` and `SOS_DONE`, `sos_last_error` gives a message naming the offending argument.
- *
  */
 enum sos_status
 #ifdef __cplusplus
@@ -621,8 +620,8 @@ typedef uint32_t sos_subject;
 #endif // __cplusplus
 
 /**
- * One emergency call in progress: `sos_call_next_attempt` → make the attempt →
- * `sos_call_report` → ... until `SOS_DONE`. Each next attempt is planned on the latest state,
+ * One emergency call in progress: `sos_call_next_attempt`, make the attempt,
+ * `sos_call_report`, ... until `SOS_DONE`. Each next attempt is planned on the latest state,
  * skipping routes that already failed in this call. Made by `sos_router_begin`, freed with
  * `sos_call_free`; using it after it is freed is undefined behaviour.
  *
@@ -748,7 +747,7 @@ typedef struct sos_left_out {
      */
     uint32_t reason;
     /**
-     * With `MISSING_CAPABILITY`, the `SOS_CAP_*` flags missing; 0 otherwise.
+     * With `SOS_LEFT_OUT_REASON_MISSING_CAPABILITY`, the `SOS_CAP_*` flags missing; 0 otherwise.
      */
     uint32_t missing;
 } sos_left_out;
@@ -968,8 +967,8 @@ sos_status sos_plan_left_out(const struct sos_plan *plan,
                              struct sos_left_out *left_out_out);
 
 /**
- * Copies the plan's explanation — one human-readable paragraph: what will be tried, in what
- * order, why, what was left out, what to tell the caller — into `buf`.
+ * Copies the plan's explanation (one human-readable paragraph: what will be tried, in what
+ * order, why, what was left out, what to tell the caller) into `buf`.
  *
  * The buffer contract of every text getter: `*needed` is set to the text's size in bytes
  * including the terminating NUL. If `len` is at least that, the text and a NUL are copied to

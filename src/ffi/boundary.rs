@@ -9,7 +9,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 ///
 /// The values are part of the ABI: they are never renumbered and never reused. On any value other
 /// than `SOS_OK` and `SOS_DONE`, `sos_last_error` gives a message naming the offending argument.
-///
 /// cbindgen:rename-all=None
 #[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -7,8 +7,8 @@ use super::convert;
 use super::plan::sos_plan;
 use super::types::{sos_attempt, sos_done};
 
-/// One emergency call in progress: `sos_call_next_attempt` → make the attempt →
-/// `sos_call_report` → ... until `SOS_DONE`. Each next attempt is planned on the latest state,
+/// One emergency call in progress: `sos_call_next_attempt`, make the attempt,
+/// `sos_call_report`, ... until `SOS_DONE`. Each next attempt is planned on the latest state,
 /// skipping routes that already failed in this call. Made by `sos_router_begin`, freed with
 /// `sos_call_free`; using it after it is freed is undefined behaviour.
 ///

@@ -167,8 +167,8 @@ pub unsafe extern "C" fn sos_plan_left_out(
     })
 }
 
-/// Copies the plan's explanation — one human-readable paragraph: what will be tried, in what
-/// order, why, what was left out, what to tell the caller — into `buf`.
+/// Copies the plan's explanation (one human-readable paragraph: what will be tried, in what
+/// order, why, what was left out, what to tell the caller) into `buf`.
 ///
 /// The buffer contract of every text getter: `*needed` is set to the text's size in bytes
 /// including the terminating NUL. If `len` is at least that, the text and a NUL are copied to

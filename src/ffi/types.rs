@@ -406,7 +406,7 @@ pub struct sos_left_out {
     pub route: u32,
     /// A `sos_left_out_reason`.
     pub reason: u32,
-    /// With `MISSING_CAPABILITY`, the `SOS_CAP_*` flags missing; 0 otherwise.
+    /// With `SOS_LEFT_OUT_REASON_MISSING_CAPABILITY`, the `SOS_CAP_*` flags missing; 0 otherwise.
     pub missing: u32,
 }
 
