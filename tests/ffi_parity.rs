@@ -612,3 +612,65 @@ fn grid_of_requests_agrees() {
         }
     }
 }
+
+/// A policy loaded through C (as JSON) and through Rust gives the same plans, and a rejected load
+/// leaves both routers on the policy they had.
+#[test]
+fn loaded_policies_agree() {
+    let pair = Pair::new();
+    let mut spec = sosroute::Policy::us_default().spec().clone();
+    spec.name = "edited".to_owned();
+    spec.preference.voice.reverse();
+    let json = serde_json::to_string(&spec).expect("a policy spec serializes");
+    let mut version = 0u64;
+    let rust = pair
+        .rust
+        .load_policy(&json, sosroute::PolicyFormat::Json)
+        .expect("the edited policy is valid");
+    // SAFETY: a live router and a live string.
+    let status = unsafe {
+        sos_router_load_policy(
+            pair.c,
+            json.as_ptr().cast::<c_char>(),
+            json.len(),
+            sos_policy_format::Json as u32,
+            &mut version,
+        )
+    };
+    assert_eq!(status, sos_status::SOS_OK);
+    assert_eq!(version, rust);
+
+    let bad = json.replace("\"max_rounds\":3", "\"max_rounds\":0");
+    assert_ne!(bad, json);
+    assert!(pair
+        .rust
+        .load_policy(&bad, sosroute::PolicyFormat::Json)
+        .is_err());
+    // SAFETY: as above.
+    let status = unsafe {
+        sos_router_load_policy(
+            pair.c,
+            bad.as_ptr().cast::<c_char>(),
+            bad.len(),
+            sos_policy_format::Json as u32,
+            &mut version,
+        )
+    };
+    assert_eq!(status, sos_status::SOS_ERR_POLICY);
+    assert_eq!(version, rust, "out-param written on failure");
+
+    for dialled in ["911", "112"] {
+        for m in 1..=3 {
+            for caps in [0, 1, 2, 4, 31] {
+                pair.check_plan(&Req {
+                    call_id: 9,
+                    dialled,
+                    media: m,
+                    caps,
+                    psap: 0,
+                    now_ms: 1_000,
+                });
+            }
+        }
+    }
+}
