@@ -19,7 +19,10 @@ need() {
         [ "$(id -u)" -eq 0 ] || sudo=sudo
         $sudo apt-get update -qq && $sudo apt-get install -y -qq "$package" >/dev/null
     fi
-    command -v "$tool" >/dev/null 2>&1 || { echo "c.sh: needs $tool (package $package)" >&2; exit 1; }
+    command -v "$tool" >/dev/null 2>&1 || {
+        echo "c.sh: needs $tool (package $package)" >&2
+        exit 1
+    }
 }
 need gcc gcc
 need g++ g++

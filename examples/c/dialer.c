@@ -1,10 +1,12 @@
 /*
  * A handset dialer loop: place a 911 call during an outage and walk the attempts as they fail.
  *
- * The monitors report what a phone saw on 22 Feb 2024: the home radio "in service", the home
- * core (IMS) silent, and the other network congested by every stranded phone. The dialer asks sosroute for one attempt at a time, "makes" it (here: a
- * scripted failure, as the outage would have it), reports the outcome, and goes on until the
- * call connects. Then it prints the plan's explanation, as the phone's log would keep it.
+ * The monitors report what phones saw in the Optus outage of November 2023: the home radio
+ * network "in service" while the core behind it was dead. Here the other network is also
+ * congested at first by every stranded phone. The dialer asks sosroute for one attempt at a time,
+ * "makes" it (here: a scripted failure, as the outage would have it), reports the outcome, and
+ * goes on until the call connects. It prints the plan's explanation before and after, as the
+ * phone's log would keep it.
  *
  * Build: see Makefile (static and shared). Run: ./build/dialer-static
  */
@@ -156,7 +158,8 @@ int main(void)
                reason_name(attempt.reason), attempt.needs_user_action ? ", caller must act" : "");
 
         /* The outage decides how the attempt ends. */
-        if (attempt.kind == SOS_ROUTE_KIND_HOME_CELLULAR || attempt.kind == SOS_ROUTE_KIND_WIFI_CALLING) {
+        if (attempt.kind == SOS_ROUTE_KIND_HOME_CELLULAR ||
+            attempt.kind == SOS_ROUTE_KIND_WIFI_CALLING) {
             /* Both ride the dead home core: the attempt hangs until its timer. */
             now += attempt.timeout_ms;
             printf("            ... no answer (timed out)\n");

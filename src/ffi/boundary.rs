@@ -185,7 +185,8 @@ pub(crate) unsafe fn check_struct_size<T>(ptr: *const T, name: &str) -> Result<(
     let want = std::mem::size_of::<T>();
     if (size as usize) < want {
         return Err(Failure::invalid(format!(
-            "`{name}->struct_size` = {size} is smaller than this library's {want}; set it to sizeof(*{name})"
+            "`{name}->struct_size` = {size} is smaller than this library's {want}; \
+             set it to sizeof(*{name})"
         )));
     }
     Ok(())
@@ -229,6 +230,15 @@ pub(crate) unsafe fn text<'a>(
     std::str::from_utf8(bytes).map_err(|e| Failure::invalid(format!("`{name}` is not UTF-8: {e}")))
 }
 
+/// The NULL check of a text getter's buffer, done before anything else is looked at: `buf` may be
+/// NULL only with `len` 0 (a size query).
+pub(crate) fn check_buf(buf: *mut c_char, len: usize) -> Result<(), Failure> {
+    if buf.is_null() && len != 0 {
+        return Err(Failure::null("buf"));
+    }
+    Ok(())
+}
+
 /// Copies `value` and a terminating NUL into the caller's buffer, or reports the size needed.
 /// `*needed` is set in both cases (the one out-parameter also written on failure).
 ///
@@ -241,9 +251,7 @@ pub(crate) unsafe fn copy_text(
     len: usize,
     needed: *mut usize,
 ) -> Outcome {
-    if buf.is_null() && len != 0 {
-        return Err(Failure::null("buf"));
-    }
+    check_buf(buf, len)?;
     let want = value.len() + 1;
     *needed = want;
     if len < want {

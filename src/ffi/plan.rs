@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 
 use crate::plan::Plan;
 
-use super::boundary::{check_struct_size, copy_text, sos_status, write_struct, Failure};
+use super::boundary::{check_buf, check_struct_size, copy_text, sos_status, write_struct, Failure};
 use super::convert;
 use super::types::{sos_attempt, sos_left_out, sos_plan_summary};
 
@@ -161,7 +161,9 @@ pub unsafe extern "C" fn sos_plan_left_out(
     ffi_boundary!(nonnull(plan, left_out_out) {
         check_struct_size(left_out_out, "left_out_out")?;
         let left_out = &self::plan(plan).left_out;
-        let l = left_out.get(index).ok_or_else(|| past_end("left-out routes", index, left_out.len()))?;
+        let l = left_out
+            .get(index)
+            .ok_or_else(|| past_end("left-out routes", index, left_out.len()))?;
         write_struct(left_out_out, convert::left_out(l));
         Ok(sos_status::SOS_OK)
     })
@@ -236,8 +238,11 @@ pub unsafe extern "C" fn sos_plan_guidance_number(
     needed: *mut usize,
 ) -> sos_status {
     ffi_boundary!(nonnull(plan, needed) {
+        check_buf(buf, len)?;
         let numbers = &self::plan(plan).guidance().numbers;
-        let n = numbers.get(index).ok_or_else(|| past_end("guidance numbers", index, numbers.len()))?;
+        let n = numbers
+            .get(index)
+            .ok_or_else(|| past_end("guidance numbers", index, numbers.len()))?;
         copy_text(n, buf, len, needed)
     })
 }
@@ -256,6 +261,7 @@ pub unsafe extern "C" fn sos_plan_route_name(
     needed: *mut usize,
 ) -> sos_status {
     ffi_boundary!(nonnull(plan, needed) {
+        check_buf(buf, len)?;
         let name = super::router::route_name(self::plan(plan).policy(), route)?;
         copy_text(name, buf, len, needed)
     })

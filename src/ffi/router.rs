@@ -8,7 +8,9 @@ use crate::policy::Policy;
 use crate::route::RouteId;
 use crate::router::Router;
 
-use super::boundary::{check_struct_size, copy_text, read_struct, sos_status, text, Failure};
+use super::boundary::{
+    check_buf, check_struct_size, copy_text, read_struct, sos_status, text, Failure,
+};
 use super::call::sos_call;
 use super::convert;
 use super::plan::sos_plan;
@@ -206,6 +208,7 @@ pub unsafe extern "C" fn sos_router_route_name(
     needed: *mut usize,
 ) -> sos_status {
     ffi_boundary!(nonnull(router, needed) {
+        check_buf(buf, len)?;
         let policy = self::router(router).policy();
         let name = route_name(&policy, route)?;
         copy_text(name, buf, len, needed)
@@ -326,7 +329,10 @@ pub unsafe extern "C" fn sos_router_record_outcome(
     ffi_boundary!(nonnull(router) {
         let outcome = convert::outcome(outcome, cause, code)?;
         let route = u16::try_from(route).map_err(|_| {
-            Failure::new(sos_status::SOS_ERR_UPDATE, format!("route id {route} is not declared by the policy in force"))
+            Failure::new(
+                sos_status::SOS_ERR_UPDATE,
+                format!("route id {route} is not declared by the policy in force"),
+            )
         })?;
         let epoch = self::router(router)
             .record_outcome(RouteId(route), outcome, at_ms)

@@ -73,7 +73,15 @@ pub enum sos_route_kind {
     /// Anything else, e.g. a PSAP's outbound trunk.
     Custom = 7,
 }
-mirror!(sos_route_kind <=> RouteKind { HomeCellular, CrossSim, OtherNetwork, WifiCalling, Text, Satellite, Custom });
+mirror!(sos_route_kind <=> RouteKind {
+    HomeCellular,
+    CrossSim,
+    OtherNetwork,
+    WifiCalling,
+    Text,
+    Satellite,
+    Custom,
+});
 
 /// Radio / registration state of a network (`RadioState`).
 #[allow(non_camel_case_types)]
@@ -125,7 +133,15 @@ pub enum sos_psap_state {
     /// Not known.
     Unknown = 7,
 }
-mirror!(sos_psap_state <=> PsapState { Normal, Overloaded, Down, Unreachable, GoingDown, ScheduledMaintenance, Unknown });
+mirror!(sos_psap_state <=> PsapState {
+    Normal,
+    Overloaded,
+    Down,
+    Unreachable,
+    GoingDown,
+    ScheduledMaintenance,
+    Unknown,
+});
 
 /// Why the network refused an attempt (`RejectCause`).
 #[allow(non_camel_case_types)]
@@ -143,7 +159,13 @@ pub enum sos_reject_cause {
     /// Anything else. Counts against the route only.
     Other = 5,
 }
-mirror!(sos_reject_cause <=> RejectCause { NoSignal, Congestion, ServiceUnavailable, NotAllowed, Other });
+mirror!(sos_reject_cause <=> RejectCause {
+    NoSignal,
+    Congestion,
+    ServiceUnavailable,
+    NotAllowed,
+    Other,
+});
 
 /// How an attempt ended (`Outcome`); a rejection also carries a `sos_reject_cause`.
 #[allow(non_camel_case_types)]
@@ -229,7 +251,14 @@ pub enum sos_left_out_reason {
     /// No fresh evidence, and the policy allows only verified routes while any remain.
     Unverified = 6,
 }
-mirror!(sos_left_out_reason <=> LeftOutReason { MissingCapability, PsapNotTextReady, NotPreferred, AlreadyFailed, OverBudget, Unverified });
+mirror!(sos_left_out_reason <=> LeftOutReason {
+    MissingCapability,
+    PsapNotTextReady,
+    NotPreferred,
+    AlreadyFailed,
+    OverBudget,
+    Unverified,
+});
 
 /// How much the state says for or against a route, best first (`Evidence`).
 #[allow(non_camel_case_types)]
@@ -297,7 +326,18 @@ pub enum sos_emergency_service {
     /// `urn:service:sos.police`; also 110.
     Police = 10,
 }
-mirror!(sos_emergency_service <=> EmergencyService { Sos, Ambulance, AnimalControl, Fire, Gas, Marine, Mountain, Physician, Poison, Police });
+mirror!(sos_emergency_service <=> EmergencyService {
+    Sos,
+    Ambulance,
+    AnimalControl,
+    Fire,
+    Gas,
+    Marine,
+    Mountain,
+    Physician,
+    Poison,
+    Police,
+});
 
 /// Capability flag: a second SIM with its own network.
 pub const SOS_CAP_DUAL_SIM: u32 = 1;

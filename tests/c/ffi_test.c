@@ -226,6 +226,7 @@ static void test_null_arguments(sos_router *router)
     EXPECT(sos_plan_guidance_number_count(NULL, &size), SOS_ERR_NULL);
     EXPECT(sos_plan_guidance_number_count(p, NULL), SOS_ERR_NULL);
     EXPECT(sos_plan_guidance_number(NULL, 0, buf, sizeof buf, &size), SOS_ERR_NULL);
+    EXPECT(sos_plan_guidance_number(p, 0, NULL, sizeof buf, &size), SOS_ERR_NULL);
     EXPECT(sos_plan_guidance_number(p, 0, buf, sizeof buf, NULL), SOS_ERR_NULL);
     EXPECT(sos_plan_route_name(NULL, 1, buf, sizeof buf, &size), SOS_ERR_NULL);
     EXPECT(sos_plan_route_name(p, 1, NULL, sizeof buf, &size), SOS_ERR_NULL);
@@ -595,6 +596,12 @@ static void test_policy_error_keeps_policy(void)
                                   SOS_POLICY_FORMAT_TOML, &out),
            SOS_OK);
     CHECK(out == 2);
+    /* The version out-parameter is optional. */
+    EXPECT(sos_router_load_policy(router, SMALL_POLICY, strlen(SMALL_POLICY),
+                                  SOS_POLICY_FORMAT_TOML, NULL),
+           SOS_OK);
+    EXPECT(sos_router_policy_version(router, &version), SOS_OK);
+    CHECK(version == 3);
     EXPECT(sos_router_component_id(router, "home_core", 9, &id), SOS_ERR_NOT_FOUND);
     EXPECT(sos_router_component_id(router, "core", 4, &id), SOS_OK);
     CHECK(id == 1);
@@ -680,6 +687,14 @@ struct worker {
     int index;
 };
 
+/* Counts a failure in a worker thread, with the thread's own last error. */
+static void fail_in_thread(const char *who, int index, const char *what, int round, int *failures)
+{
+    char msg[1024];
+    fprintf(stderr, "%s %d: %s %d: %s\n", who, index, what, round, error_into(msg, sizeof msg));
+    (*failures)++;
+}
+
 static void *planner(void *arg)
 {
     struct worker *w = arg;
@@ -692,14 +707,12 @@ static void *planner(void *arg)
         size_t count = 0;
         if (sos_router_plan(router, &req, &p) != SOS_OK ||
             sos_plan_attempt_count(p, &count) != SOS_OK || count == 0) {
-            fprintf(stderr, "planner %d: plan %d failed: %s\n", w->index, i, error_into(msg, sizeof msg));
-            (*failures)++;
+            fail_in_thread("planner", w->index, "plan", i, failures);
         }
         char text[2048];
         size_t needed = 0;
         if (sos_plan_explain(p, text, sizeof text, &needed) != SOS_OK) {
-            fprintf(stderr, "planner %d: explain %d failed: %s\n", w->index, i, error_into(msg, sizeof msg));
-            (*failures)++;
+            fail_in_thread("planner", w->index, "explain", i, failures);
         }
         sos_plan_free(p);
 
@@ -710,8 +723,7 @@ static void *planner(void *arg)
             sos_call_next_attempt(c, req.now_ms, &a, &done) != SOS_OK ||
             sos_call_report(c, (i % 3) ? SOS_OUTCOME_TIMED_OUT : SOS_OUTCOME_CONNECTED, 0, 0,
                             req.now_ms + a.timeout_ms) != SOS_OK) {
-            fprintf(stderr, "planner %d: session %d failed: %s\n", w->index, i, error_into(msg, sizeof msg));
-            (*failures)++;
+            fail_in_thread("planner", w->index, "session", i, failures);
         }
         sos_call_free(c);
 
@@ -720,8 +732,7 @@ static void *planner(void *arg)
         req.dialled_len = 3;
         if (sos_router_plan(router, &req, &p) != SOS_ERR_NOT_EMERGENCY ||
             strstr(error_into(msg, sizeof msg), "411") == NULL) {
-            fprintf(stderr, "planner %d: not-emergency %d: %s\n", w->index, i, error_into(msg, sizeof msg));
-            (*failures)++;
+            fail_in_thread("planner", w->index, "not-emergency", i, failures);
         }
     }
     return NULL;
@@ -747,20 +758,17 @@ static void *updater(void *arg)
         batch[1].rtt_ms = 40;
         batch[1].at_ms = at;
         if (sos_router_update(s->router, batch, 2, NULL) != SOS_OK) {
-            fprintf(stderr, "updater %d: update %d failed: %s\n", w->index, i, error_into(msg, sizeof msg));
-            (*failures)++;
+            fail_in_thread("updater", w->index, "update", i, failures);
         }
         if (sos_router_record_outcome(s->router, 2, SOS_OUTCOME_REJECTED,
                                       SOS_REJECT_CAUSE_CONGESTION, 503, at, NULL) != SOS_OK) {
-            fprintf(stderr, "updater %d: outcome %d failed: %s\n", w->index, i, error_into(msg, sizeof msg));
-            (*failures)++;
+            fail_in_thread("updater", w->index, "outcome", i, failures);
         }
         /* A bad batch from this thread fails and changes nothing for the others. */
         batch[1].fact = 99;
         if (sos_router_update(s->router, batch, 2, NULL) != SOS_ERR_INVALID_ARG ||
             strstr(error_into(msg, sizeof msg), "observations[1].fact") == NULL) {
-            fprintf(stderr, "updater %d: bad batch %d: %s\n", w->index, i, error_into(msg, sizeof msg));
-            (*failures)++;
+            fail_in_thread("updater", w->index, "bad batch", i, failures);
         }
     }
     return NULL;
