@@ -31,6 +31,10 @@ need valgrind valgrind
 need pkg-config pkg-config
 
 EXAMPLES=examples/c
+# Where cargo puts the libraries (CARGO_TARGET_DIR moves them); the Makefile takes them from there.
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
+export LIBDIR=$TARGET_DIR/release
 PROGRAMS=(dialer psap_callback ffi_test)
 
 step "cargo build --release (libsosroute.a, libsosroute.so)"

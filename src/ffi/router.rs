@@ -344,6 +344,10 @@ pub unsafe extern "C" fn sos_router_record_outcome(
 
 /// Plans a call on the latest state. The plan is the caller's: free it with `sos_plan_free`.
 ///
+/// `SOS_ERR_NOT_EMERGENCY` if `request->dialled` is not an emergency number or service URN;
+/// `SOS_ERR_INVALID_ARG` for a `struct_size` too small, a `media` that is not a `sos_media`,
+/// capability bits no `SOS_CAP_*` defines, or a dialled string that is not UTF-8.
+///
 /// # Safety
 /// `router` is NULL or live; `request` is NULL or points to a `sos_call_request` of
 /// `struct_size` bytes whose `dialled` points to `dialled_len` readable bytes; `plan_out` is NULL
@@ -363,7 +367,7 @@ pub unsafe extern "C" fn sos_router_plan(
 }
 
 /// Starts a call session for `request`: then `sos_call_next_attempt` / `sos_call_report` until
-/// `SOS_DONE`. Free it with `sos_call_free`.
+/// `SOS_DONE`. Free it with `sos_call_free`. The request is checked as by `sos_router_plan`.
 ///
 /// # Safety
 /// As `sos_router_plan`, with `call_out` NULL or writable.
