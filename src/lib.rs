@@ -28,6 +28,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[allow(unsafe_code)]
+pub mod ffi;
 pub mod observation;
 pub mod plan;
 pub mod planner;

@@ -1,0 +1,386 @@
+//! `sos_router`: the shared router — policy, live state, plans and call sessions.
+
+use std::ffi::c_char;
+
+use smallvec::SmallVec;
+
+use crate::policy::Policy;
+use crate::route::RouteId;
+use crate::router::Router;
+
+use super::boundary::{
+    check_buf, check_struct_size, copy_text, read_struct, sos_status, text, Failure,
+};
+use super::call::sos_call;
+use super::convert;
+use super::plan::sos_plan;
+use super::types::{sos_call_request, sos_observation, sos_policy_format};
+
+/// The router: the policy in force, the live reachability state, and the breakers every call
+/// learns from. Create with `sos_router_new`, free with `sos_router_free`.
+///
+/// A `sos_router` may be used from many threads at once.
+#[allow(non_camel_case_types)]
+pub struct sos_router {
+    _private: [u8; 0],
+}
+
+/// The Rust router behind a handle.
+///
+/// # Safety
+/// `p` is a live handle from `sos_router_new*`.
+pub(crate) unsafe fn router<'a>(p: *const sos_router) -> &'a Router {
+    &*p.cast::<Router>()
+}
+
+fn into_handle(router: Router) -> *mut sos_router {
+    Box::into_raw(Box::new(router)).cast::<sos_router>()
+}
+
+fn policy_failure(e: crate::policy::PolicyError) -> Failure {
+    Failure::new(sos_status::SOS_ERR_POLICY, e.to_string())
+}
+
+fn update_failure(e: crate::state::UpdateError) -> Failure {
+    Failure::new(sos_status::SOS_ERR_UPDATE, e.to_string())
+}
+
+unsafe fn policy_text<'a>(
+    text_ptr: *const c_char,
+    len: usize,
+    format: u32,
+) -> Result<(&'a str, crate::policy::PolicyFormat), Failure> {
+    let format = sos_policy_format::to_rust(format).ok_or_else(|| {
+        Failure::invalid(format!("`format` = {format} is not a sos_policy_format"))
+    })?;
+    let text = text(text_ptr, len, "text")
+        .map_err(|f| Failure::new(sos_status::SOS_ERR_POLICY, f.message))?;
+    Ok((text, format))
+}
+
+/// Writes `value` to an optional out-parameter.
+unsafe fn put_optional(out: *mut u64, value: u64) {
+    if !out.is_null() {
+        *out = value;
+    }
+}
+
+/// Creates a router with the shipped default policy (a US handset) and no observations.
+///
+/// # Safety
+/// `router_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_new(router_out: *mut *mut sos_router) -> sos_status {
+    ffi_boundary!(nonnull(router_out) {
+        *router_out = into_handle(Router::new(Policy::us_default()));
+        Ok(sos_status::SOS_OK)
+    })
+}
+
+/// Creates a router with the policy in `text` (`text_len` bytes of TOML or JSON, per `format`, a
+/// `sos_policy_format`). On `SOS_ERR_POLICY`, `sos_last_error` names the field at fault.
+///
+/// # Safety
+/// `text` is NULL or points to `text_len` readable bytes; `router_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_new_from_policy(
+    text: *const c_char,
+    text_len: usize,
+    format: u32,
+    router_out: *mut *mut sos_router,
+) -> sos_status {
+    ffi_boundary!(nonnull(text, router_out) {
+        let (text, format) = policy_text(text, text_len, format)?;
+        let policy = Policy::parse(text, format).map_err(policy_failure)?;
+        *router_out = into_handle(Router::new(policy));
+        Ok(sos_status::SOS_OK)
+    })
+}
+
+/// Frees a router. NULL is a no-op. Call sessions and plans made from it stay valid and must
+/// still be freed; the router must not be used afterwards.
+///
+/// # Safety
+/// `router` is NULL or a live handle from `sos_router_new*`, freed exactly once.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_free(router: *mut sos_router) {
+    ffi_boundary!(or(()) {
+        if !router.is_null() {
+            drop(Box::from_raw(router.cast::<Router>()));
+        }
+    })
+}
+
+/// Parses, validates and installs a policy (`text_len` bytes of TOML or JSON, per `format`).
+/// On `SOS_ERR_POLICY` the policy in force stays in force and `sos_last_error` names the field at
+/// fault. On success `*version_out` (may be NULL) is the new policy version.
+///
+/// # Safety
+/// `router` is NULL or live; `text` is NULL or points to `text_len` readable bytes;
+/// `version_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_load_policy(
+    router: *const sos_router,
+    text: *const c_char,
+    text_len: usize,
+    format: u32,
+    version_out: *mut u64,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, text) {
+        let (text, format) = policy_text(text, text_len, format)?;
+        let version = self::router(router).load_policy(text, format).map_err(policy_failure)?;
+        put_optional(version_out, version);
+        Ok(sos_status::SOS_OK)
+    })
+}
+
+/// The version of the policy in force (1 for the policy the router was created with).
+///
+/// # Safety
+/// `router` is NULL or live; `version_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_policy_version(
+    router: *const sos_router,
+    version_out: *mut u64,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, version_out) {
+        *version_out = self::router(router).policy().version();
+        Ok(sos_status::SOS_OK)
+    })
+}
+
+/// Copies the name of the policy in force into `buf` (see `sos_plan_explain` for the buffer
+/// contract).
+///
+/// # Safety
+/// `router` is NULL or live; `buf` is NULL or writable for `len` bytes; `needed` is NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_policy_name(
+    router: *const sos_router,
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, needed) {
+        copy_text(self::router(router).policy().name(), buf, len, needed)
+    })
+}
+
+/// The id, under the policy in force, of the component called `name` (`name_len` bytes, e.g.
+/// `home_core`), for `sos_observation.id`. `SOS_ERR_NOT_FOUND` if the policy has none.
+///
+/// # Safety
+/// `router` is NULL or live; `name` is NULL or points to `name_len` readable bytes; `id_out` is
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_component_id(
+    router: *const sos_router,
+    name: *const c_char,
+    name_len: usize,
+    id_out: *mut u32,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, name, id_out) {
+        let name = text(name, name_len, "name")?;
+        let id = self::router(router).component_id(name).ok_or_else(|| {
+            Failure::new(
+                sos_status::SOS_ERR_NOT_FOUND,
+                format!("the policy in force declares no component {name:?}"),
+            )
+        })?;
+        *id_out = u32::from(id.0);
+        Ok(sos_status::SOS_OK)
+    })
+}
+
+/// Copies the name of the route with id `route` under the policy in force into `buf` (see
+/// `sos_plan_explain` for the buffer contract). `SOS_ERR_NOT_FOUND` if there is none.
+///
+/// # Safety
+/// `router` is NULL or live; `buf` is NULL or writable for `len` bytes; `needed` is NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_route_name(
+    router: *const sos_router,
+    route: u32,
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, needed) {
+        check_buf(buf, len)?;
+        let policy = self::router(router).policy();
+        let name = route_name(&policy, route)?;
+        copy_text(name, buf, len, needed)
+    })
+}
+
+/// The name of route `route` in `policy`, or `SOS_ERR_NOT_FOUND`.
+pub(crate) fn route_name(policy: &Policy, route: u32) -> Result<&str, Failure> {
+    u16::try_from(route)
+        .ok()
+        .and_then(|id| policy.route(RouteId(id)))
+        .map(|r| r.name.as_str())
+        .ok_or_else(|| {
+            Failure::new(
+                sos_status::SOS_ERR_NOT_FOUND,
+                format!("policy {} declares no route with id {route}", policy.name()),
+            )
+        })
+}
+
+/// Applies one observation. On `SOS_ERR_INVALID_ARG` / `SOS_ERR_UPDATE` nothing changes. On
+/// success `*epoch_out` (may be NULL) is the new state epoch.
+///
+/// # Safety
+/// `router` is NULL or live; `observation` is NULL or points to a `sos_observation` of
+/// `struct_size` bytes; `epoch_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_observe(
+    router: *const sos_router,
+    observation: *const sos_observation,
+    epoch_out: *mut u64,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, observation) {
+        let o = read_struct(observation, "observation")?;
+        let o = convert::observation(&o, "observation")?;
+        let epoch = self::router(router).observe(o).map_err(update_failure)?;
+        put_optional(epoch_out, epoch);
+        Ok(sos_status::SOS_OK)
+    })
+}
+
+/// Applies `count` observations as one batch, atomically: if any is invalid none is applied and
+/// `sos_last_error` names it. The array's stride is the first element's `struct_size`, which
+/// every element must repeat (so a caller built against a newer header still works). On success
+/// `*epoch_out` (may be NULL) is the new state epoch.
+///
+/// # Safety
+/// `router` is NULL or live; `observations` is NULL or points to `count` elements;
+/// `epoch_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_update(
+    router: *const sos_router,
+    observations: *const sos_observation,
+    count: usize,
+    epoch_out: *mut u64,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, observations) {
+        let batch = observation_batch(observations, count)?;
+        let epoch = self::router(router).update(&batch).map_err(update_failure)?;
+        put_optional(epoch_out, epoch);
+        Ok(sos_status::SOS_OK)
+    })
+}
+
+unsafe fn observation_batch(
+    observations: *const sos_observation,
+    count: usize,
+) -> Result<SmallVec<[crate::Observation; 16]>, Failure> {
+    let mut batch = SmallVec::new();
+    if count == 0 {
+        return Ok(batch);
+    }
+    check_struct_size(observations, "observations")?;
+    let stride = std::ptr::read(observations.cast::<u32>()) as usize;
+    if stride % std::mem::align_of::<sos_observation>() != 0 {
+        return Err(Failure::invalid(format!(
+            "`observations[0].struct_size` = {stride} is not a multiple of the struct's alignment"
+        )));
+    }
+    if count
+        .checked_mul(stride)
+        .map_or(true, |n| n > isize::MAX as usize)
+    {
+        return Err(Failure::invalid(format!("`count` = {count} is too large")));
+    }
+    let base = observations.cast::<u8>();
+    for i in 0..count {
+        let field = format!("observations[{i}]");
+        let element = base.add(i * stride).cast::<sos_observation>();
+        let size = std::ptr::read(element.cast::<u32>()) as usize;
+        if size != stride {
+            return Err(Failure::invalid(format!(
+                "`{field}.struct_size` = {size} differs from observations[0]'s {stride}"
+            )));
+        }
+        batch.push(convert::observation(&std::ptr::read(element), &field)?);
+    }
+    Ok(batch)
+}
+
+/// Records how an attempt on route `route` ended when it was made outside a `sos_call` (another
+/// process, a fleet feed). `outcome` is a `sos_outcome`; `cause` (a `sos_reject_cause`) and
+/// `code` (the network's SIP status or 3GPP cause, 0..=65535) count only for
+/// `SOS_OUTCOME_REJECTED`. On success `*epoch_out` (may be NULL) is the new state epoch.
+///
+/// # Safety
+/// `router` is NULL or live; `epoch_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_record_outcome(
+    router: *const sos_router,
+    route: u32,
+    outcome: u32,
+    cause: u32,
+    code: u32,
+    at_ms: u64,
+    epoch_out: *mut u64,
+) -> sos_status {
+    ffi_boundary!(nonnull(router) {
+        let outcome = convert::outcome(outcome, cause, code)?;
+        let route = u16::try_from(route).map_err(|_| {
+            Failure::new(
+                sos_status::SOS_ERR_UPDATE,
+                format!("route id {route} is not declared by the policy in force"),
+            )
+        })?;
+        let epoch = self::router(router)
+            .record_outcome(RouteId(route), outcome, at_ms)
+            .map_err(update_failure)?;
+        put_optional(epoch_out, epoch);
+        Ok(sos_status::SOS_OK)
+    })
+}
+
+/// Plans a call on the latest state. The plan is the caller's: free it with `sos_plan_free`.
+///
+/// `SOS_ERR_NOT_EMERGENCY` if `request->dialled` is not an emergency number or service URN;
+/// `SOS_ERR_INVALID_ARG` for a `struct_size` too small, a `media` that is not a `sos_media`,
+/// capability bits no `SOS_CAP_*` defines, or a dialled string that is not UTF-8.
+///
+/// # Safety
+/// `router` is NULL or live; `request` is NULL or points to a `sos_call_request` of
+/// `struct_size` bytes whose `dialled` points to `dialled_len` readable bytes; `plan_out` is NULL
+/// or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_plan(
+    router: *const sos_router,
+    request: *const sos_call_request,
+    plan_out: *mut *mut sos_plan,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, request, plan_out) {
+        let request = convert::request(&read_struct(request, "request")?)?;
+        let plan = self::router(router).plan(&request);
+        *plan_out = super::plan::into_handle(plan);
+        Ok(sos_status::SOS_OK)
+    })
+}
+
+/// Starts a call session for `request`: then `sos_call_next_attempt` / `sos_call_report` until
+/// `SOS_DONE`. Free it with `sos_call_free`. The request is checked as by `sos_router_plan`.
+///
+/// # Safety
+/// As `sos_router_plan`, with `call_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_begin(
+    router: *const sos_router,
+    request: *const sos_call_request,
+    call_out: *mut *mut sos_call,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, request, call_out) {
+        let request = convert::request(&read_struct(request, "request")?)?;
+        let call = self::router(router).begin(request);
+        *call_out = super::call::into_handle(call);
+        Ok(sos_status::SOS_OK)
+    })
+}
