@@ -9,6 +9,7 @@
 //!   ([`Router::plan`], [`Router::begin`]). `Send + Sync`; decisions never block or allocate.
 //! - [`CallSession`]: one call, attempt by attempt, learning from each failure.
 //! - [`planner::plan`]: the pure decision function underneath, for replay and tests.
+//! - [`wire`]: the binary format of state-update batches from another process (`WIRE.md`).
 //!
 //! Time is always a parameter (`now_ms`, the caller's monotonic milliseconds): the library reads
 //! no clock, so every decision replays exactly.
@@ -36,6 +37,7 @@ pub mod request;
 pub mod route;
 pub mod router;
 pub mod state;
+pub mod wire;
 
 pub use observation::{
     ComponentId, Fact, Observation, Outcome, PsapId, PsapState, RadioState, RejectCause,
