@@ -9,6 +9,8 @@
 //! nothing), on the shipped policy with arbitrary timers, thresholds and preference orders.
 #![no_main]
 
+use std::sync::OnceLock;
+
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use sosroute::planner::{self, Constraints};
@@ -47,7 +49,9 @@ const PSAPS: [u32; 3] = [0, 7, 9];
 /// The shipped policy with arbitrary numbers and preference orders; the default if the changed
 /// spec does not validate.
 fn policy(u: &mut Unstructured) -> Result<Policy> {
-    let mut spec: PolicySpec = Policy::us_default().spec().clone();
+    static DEFAULT: OnceLock<Policy> = OnceLock::new();
+    let default = DEFAULT.get_or_init(Policy::us_default);
+    let mut spec: PolicySpec = default.spec().clone();
     if u.arbitrary()? {
         spec.allow_unverified = u.arbitrary()?;
         spec.budget.total_s = f64::from(u.int_in_range(1u32..=400)?);
@@ -78,7 +82,7 @@ fn policy(u: &mut Unstructured) -> Result<Policy> {
             list.truncate(keep);
         }
     }
-    Ok(Policy::from_spec(spec).unwrap_or_else(|_| Policy::us_default()))
+    Ok(Policy::from_spec(spec).unwrap_or_else(|_| default.clone()))
 }
 
 fn fact(u: &mut Unstructured) -> Result<Fact> {
