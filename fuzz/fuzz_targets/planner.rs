@@ -3,7 +3,8 @@
 //! evidence and by policy preference within a class (2), each in the class its state implies
 //! (3, 4); a route the caller cannot use is never attempted and is left out with its reason (5);
 //! timeouts fit the budget (6); the same input gives the same plan, also on a router rebuilt from
-//! the same updates (7).
+//! the same updates (7). A whole call session then runs on the same router with arbitrary
+//! outcomes: its attempts obey the same rules, fit the budget left, and the call ends.
 //!
 //! State is built through `Router::apply` from arbitrary batches (some refused, which must change
 //! nothing), on the shipped policy with arbitrary timers, thresholds and preference orders.
@@ -16,8 +17,8 @@ use libfuzzer_sys::fuzz_target;
 use sosroute::planner::{self, Constraints};
 use sosroute::policy::{ComponentSet, Policy, PolicySpec};
 use sosroute::{
-    Breaker, CallRequest, Capabilities, ComponentId, EmergencyService, Evidence, Fact,
-    LeftOutReason, Media, Observation, Outcome, Plan, PsapId, PsapState, RadioState, Reason,
+    Breaker, CallRequest, Capabilities, ComponentId, Done, EmergencyService, Evidence, Fact,
+    LeftOutReason, Media, Next, Observation, Outcome, Plan, PsapId, PsapState, RadioState, Reason,
     RejectCause, RouteId, Router, ServiceState, SignalLevel, Snapshot, Update,
 };
 
@@ -427,6 +428,64 @@ fn run(u: &mut Unstructured) -> Result<()> {
     let again = planner::plan(&request, &snapshot, &policy, now, &constraints);
     assert_eq!(plan, again);
     check(&plan, &policy, &snapshot, &request, &constraints);
+
+    session(u, &router, &policy, request)
+}
+
+/// A whole call on the same router: the first attempt of a voice call always comes (rule 1);
+/// every attempt is usable by the caller (rule 5) and fits the budget left (rule 6); a connected
+/// attempt ends the call; and the call ends within routes × rounds attempts.
+fn session(
+    u: &mut Unstructured,
+    router: &Router,
+    policy: &Policy,
+    request: CallRequest,
+) -> Result<()> {
+    let start = request.now_ms;
+    let mut now = start;
+    let mut call = router.begin(request);
+    let most = policy.routes().len() * policy.max_rounds as usize;
+    for n in 0.. {
+        let next = call.next_attempt(now).expect("nothing is in flight");
+        let Next::Attempt(a) = next else {
+            assert!(
+                n > 0 || request.media != Media::Voice,
+                "rule 1: a voice call ended before its first attempt"
+            );
+            break;
+        };
+        assert!(n < most, "the call did not end after {most} attempts");
+        let spent = now - start;
+        assert!(
+            a.timeout_ms > 0 && a.timeout_ms <= policy.budget_ms - spent,
+            "rule 6: a {} ms timer with {} ms of budget left",
+            a.timeout_ms,
+            policy.budget_ms - spent
+        );
+        let route = policy.route(a.route).expect("attempted routes exist");
+        assert!(
+            route.requires.missing_from(request.caller).is_empty(),
+            "rule 5"
+        );
+        let outcome = match u.int_in_range(0..=7)? {
+            0 => Outcome::Connected,
+            1..=4 => Outcome::TimedOut,
+            _ => Outcome::Rejected {
+                cause: *u.choose(&CAUSES)?,
+                code: 0,
+            },
+        };
+        now += if outcome == Outcome::TimedOut {
+            a.timeout_ms
+        } else {
+            u.int_in_range(0..=a.timeout_ms)?
+        };
+        call.report(outcome, now).expect("an attempt is in flight");
+        if outcome.is_connected() {
+            assert_eq!(call.next_attempt(now), Ok(Next::Done(Done::Connected)));
+            break;
+        }
+    }
     Ok(())
 }
 
