@@ -9,6 +9,7 @@
 //!   ([`Router::plan`], [`Router::begin`]). `Send + Sync`; decisions never block or allocate.
 //! - [`CallSession`]: one call, attempt by attempt, learning from each failure.
 //! - [`planner::plan`]: the pure decision function underneath, for replay and tests.
+//! - [`wire`]: the binary format of state-update batches from another process (`WIRE.md`).
 //!
 //! Time is always a parameter (`now_ms`, the caller's monotonic milliseconds): the library reads
 //! no clock, so every decision replays exactly.
@@ -40,6 +41,7 @@ pub mod router;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
+pub mod wire;
 
 pub use observation::{
     ComponentId, Fact, Observation, Outcome, PsapId, PsapState, RadioState, RejectCause,

@@ -1,0 +1,494 @@
+//! The planner on arbitrary state and requests, checking the decision rules of DESIGN.md as
+//! assertions: a voice plan is never empty (1); attempts are ordered positive, unknown, negative
+//! evidence and by policy preference within a class (2), each in the class its state implies
+//! (3, 4); a route the caller cannot use is never attempted and is left out with its reason (5);
+//! timeouts fit the budget (6); the same input gives the same plan, also on a router rebuilt from
+//! the same updates (7). A whole call session then runs on the same router with arbitrary
+//! outcomes: its attempts obey the same rules, fit the budget left, and the call ends.
+//!
+//! State is built through `Router::apply` from arbitrary batches (some refused, which must change
+//! nothing), on the shipped policy with arbitrary timers, thresholds and preference orders.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use arbitrary::{Result, Unstructured};
+use libfuzzer_sys::fuzz_target;
+use sosroute::planner::{self, Constraints};
+use sosroute::policy::{ComponentSet, Policy, PolicySpec};
+use sosroute::{
+    Breaker, CallRequest, Capabilities, ComponentId, Done, EmergencyService, Evidence, Fact,
+    LeftOutReason, Media, Next, Observation, Outcome, Plan, PsapId, PsapState, RadioState, Reason,
+    RejectCause, RouteId, Router, ServiceState, SignalLevel, Snapshot, Update,
+};
+
+const RADIO: [RadioState; 4] = [
+    RadioState::InService,
+    RadioState::LimitedService,
+    RadioState::NoService,
+    RadioState::Unknown,
+];
+const SERVICE: [ServiceState; 3] = [ServiceState::Up, ServiceState::Down, ServiceState::Unknown];
+const PSAP: [PsapState; 7] = [
+    PsapState::Normal,
+    PsapState::Overloaded,
+    PsapState::Down,
+    PsapState::Unreachable,
+    PsapState::GoingDown,
+    PsapState::ScheduledMaintenance,
+    PsapState::Unknown,
+];
+const CAUSES: [RejectCause; 5] = [
+    RejectCause::NoSignal,
+    RejectCause::Congestion,
+    RejectCause::ServiceUnavailable,
+    RejectCause::NotAllowed,
+    RejectCause::Other,
+];
+const PSAPS: [u32; 3] = [0, 7, 9];
+
+/// The shipped policy with arbitrary numbers and preference orders; the default if the changed
+/// spec does not validate.
+fn policy(u: &mut Unstructured) -> Result<Policy> {
+    static DEFAULT: OnceLock<Policy> = OnceLock::new();
+    let default = DEFAULT.get_or_init(Policy::us_default);
+    let mut spec: PolicySpec = default.spec().clone();
+    if u.arbitrary()? {
+        spec.allow_unverified = u.arbitrary()?;
+        spec.budget.total_s = f64::from(u.int_in_range(1u32..=400)?);
+        spec.budget.max_rounds = u.int_in_range(1..=4)?;
+        spec.ttl.radio_s = f64::from(u.int_in_range(1u32..=120)?);
+        spec.ttl.service_s = f64::from(u.int_in_range(1u32..=120)?);
+        spec.ttl.link_s = f64::from(u.int_in_range(1u32..=300)?);
+        spec.ttl.advisory_s = f64::from(u.int_in_range(1u32..=7200)?);
+        spec.breaker.failure_threshold = u.int_in_range(1..=5)?;
+        spec.breaker.cool_down_s = f64::from(u.int_in_range(0u32..=120)?);
+        spec.breaker.hold_down_s = f64::from(u.int_in_range(0u32..=60)?);
+        spec.breaker.demoted_timeout_pct = u.int_in_range(1..=100)?;
+        spec.breaker.min_setup_timeout_s = f64::from(u.int_in_range(1u32..=20)?);
+        for r in &mut spec.route {
+            r.setup_timeout_s = f64::from(u.int_in_range(1u32..=120)?);
+        }
+        for list in [
+            &mut spec.preference.voice,
+            &mut spec.preference.text,
+            &mut spec.preference.rtt,
+        ] {
+            // Shuffle, then maybe drop a tail (validation keeps an unconditional voice route).
+            for i in (1..list.len()).rev() {
+                let j = u.int_in_range(0..=i)?;
+                list.swap(i, j);
+            }
+            let keep = u.int_in_range(1..=list.len())?;
+            list.truncate(keep);
+        }
+    }
+    Ok(Policy::from_spec(spec).unwrap_or_else(|_| default.clone()))
+}
+
+fn fact(u: &mut Unstructured) -> Result<Fact> {
+    Ok(match u.int_in_range(0..=7)? {
+        0 => Fact::Radio {
+            state: *u.choose(&RADIO)?,
+            signal: SignalLevel(*u.choose(&[0, 1, 2, 3, 4, 255, 5])?),
+        },
+        1 => Fact::Service {
+            state: *u.choose(&SERVICE)?,
+        },
+        2 => Fact::Probe {
+            ok: u.arbitrary()?,
+            rtt_ms: u.arbitrary()?,
+        },
+        3 => Fact::Link {
+            connected: u.arbitrary()?,
+        },
+        4 => Fact::E911Address {
+            registered: u.arbitrary()?,
+        },
+        5 => Fact::Outage {
+            active: u.arbitrary()?,
+        },
+        6 => Fact::Psap {
+            state: *u.choose(&PSAP)?,
+        },
+        _ => Fact::PsapTextReady {
+            ready: u.arbitrary()?,
+        },
+    })
+}
+
+/// A time near `now`: mostly in the recent past (fresh or stale), sometimes ahead.
+fn time(u: &mut Unstructured, now: u64) -> Result<u64> {
+    let back = u64::from(u.int_in_range(0u32..=400_000)?);
+    Ok(if u.ratio(1, 8)? {
+        now + back
+    } else {
+        now.saturating_sub(back)
+    })
+}
+
+fn update(u: &mut Unstructured, policy: &Policy, now: u64) -> Result<Update> {
+    // Mostly ids the policy declares, sometimes one it does not (the batch is then refused).
+    let components = policy.components().len() as u16;
+    let routes = policy.routes().len();
+    Ok(match u.int_in_range(0..=9)? {
+        0..=5 => {
+            let c = ComponentId(u.int_in_range(0..=components)?);
+            // Facts that fit the component's kind, mostly.
+            let f = fact(u)?;
+            Update::Observe(Observation::component(c, f, time(u, now)?))
+        }
+        6 => Update::Observe(Observation::psap(
+            PsapId(*u.choose(&PSAPS)?),
+            fact(u)?,
+            time(u, now)?,
+        )),
+        _ => {
+            let index = u.int_in_range(0..=routes)?;
+            let route = policy.routes().get(index).map_or(RouteId(999), |r| r.id);
+            let outcome = match u.int_in_range(0..=2)? {
+                0 => Outcome::Connected,
+                1 => Outcome::TimedOut,
+                _ => Outcome::Rejected {
+                    cause: *u.choose(&CAUSES)?,
+                    code: u.arbitrary()?,
+                },
+            };
+            Update::Outcome {
+                route,
+                outcome,
+                at_ms: time(u, now)?,
+            }
+        }
+    })
+}
+
+fn request(u: &mut Unstructured, now: u64) -> Result<CallRequest> {
+    let mut caps = Capabilities(u.arbitrary::<u32>()? & Capabilities::ALL.0);
+    if u.ratio(1, 16)? {
+        caps = Capabilities(u.arbitrary()?); // unknown bits too
+    }
+    Ok(CallRequest {
+        call_id: u.arbitrary()?,
+        service: EmergencyService::Sos,
+        media: *u.choose(&Media::ALL)?,
+        caller: caps,
+        psap: PsapId(*u.choose(&PSAPS)?),
+        now_ms: now,
+    })
+}
+
+/// The evidence class rules 2-4 give a route, from the snapshot's public accessors.
+fn expected_class(
+    policy: &Policy,
+    snapshot: &Snapshot,
+    index: usize,
+    now: u64,
+    suspect: ComponentSet,
+) -> Evidence {
+    let route = &policy.routes()[index];
+    let mut class = if route.needs.0 == 0 {
+        Evidence::Unknown
+    } else {
+        Evidence::Positive
+    };
+    let mut breaker = snapshot.route_health(index).breaker(policy, now);
+    for c in route.needs.iter() {
+        let state = snapshot.component(c);
+        let (observed, b) = if suspect.contains(c) {
+            (Evidence::Negative, Breaker::Open)
+        } else {
+            (
+                state.observed(policy, now),
+                state.health.breaker(policy, now),
+            )
+        };
+        class = class.max(observed);
+        breaker = breaker.max(b);
+    }
+    match breaker {
+        Breaker::Open => Evidence::Negative,
+        Breaker::HalfOpen if class != Evidence::Negative => Evidence::Unknown,
+        _ => class,
+    }
+}
+
+/// Every decision rule a single plan can be checked against.
+fn check(
+    plan: &Plan,
+    policy: &Policy,
+    snapshot: &Snapshot,
+    request: &CallRequest,
+    constraints: &Constraints<'_>,
+) {
+    let now = plan.made_at_ms;
+    let budget = constraints.remaining_ms.unwrap_or(policy.budget_ms);
+    let preference = policy.preference(request.media, request.psap);
+    let text_ready = snapshot.psap_text_ready(request.psap, policy, now);
+
+    // Rule 1: never empty for voice, with the whole budget and nothing failed yet.
+    if request.media == Media::Voice && constraints.failed.is_empty() && budget > 0 {
+        assert!(
+            !plan.attempts.is_empty(),
+            "rule 1: empty voice plan\n{}",
+            plan.explain()
+        );
+    }
+
+    // Every route of the policy is accounted for exactly once.
+    for r in policy.routes() {
+        let n = plan.attempts.iter().filter(|a| a.route == r.id).count()
+            + plan.left_out.iter().filter(|l| l.route == r.id).count();
+        assert_eq!(
+            n,
+            1,
+            "route {} appears {n} times\n{}",
+            r.name,
+            plan.explain()
+        );
+    }
+
+    let mut total = 0u64;
+    let mut previous: Option<(Evidence, usize)> = None;
+    for a in &plan.attempts {
+        let index = policy.route_index(a.route).expect("attempted routes exist");
+        let route = &policy.routes()[index];
+        // Rule 5: hard constraints exclude.
+        assert!(
+            route.requires.missing_from(request.caller).is_empty(),
+            "rule 5: {} attempted without {}\n{}",
+            route.name,
+            route.requires.missing_from(request.caller).first_name(),
+            plan.explain()
+        );
+        assert!(
+            !route.kind.needs_text_ready_psap() || text_ready,
+            "rule 5: text to a PSAP not known to take text\n{}",
+            plan.explain()
+        );
+        assert!(
+            !constraints.failed.contains(&a.route),
+            "a failed route is attempted again"
+        );
+        let rank = preference
+            .iter()
+            .position(|&i| i as usize == index)
+            .expect("rule 5: attempted routes are in the policy's list for the media");
+        assert!(route.media.contains(a.media));
+        assert_eq!(
+            a.needs_user_action,
+            route.kind.needs_user_action() || a.media != request.media
+        );
+
+        // Rules 2-4: the class its state implies, and ordered by (class, preference).
+        let class = expected_class(policy, snapshot, index, now, constraints.suspect);
+        assert_eq!(
+            a.evidence,
+            class,
+            "{} ranked in the wrong class\n{}",
+            route.name,
+            plan.explain()
+        );
+        let reason_class = match a.reason {
+            Reason::Verified => Evidence::Positive,
+            Reason::Unverified | Reason::Trial => Evidence::Unknown,
+            Reason::Demoted | Reason::FailOpen => Evidence::Negative,
+        };
+        assert_eq!(
+            a.evidence, reason_class,
+            "reason {:?} in class {:?}",
+            a.reason, a.evidence
+        );
+        if let Some(p) = previous {
+            assert!(
+                p < (a.evidence, rank),
+                "rule 2: attempts out of order ({p:?} before {:?})\n{}",
+                (a.evidence, rank),
+                plan.explain()
+            );
+        }
+        previous = Some((a.evidence, rank));
+
+        // Rule 6: positive timers that fit what remains.
+        assert!(a.timeout_ms > 0, "zero timeout\n{}", plan.explain());
+        assert!(a.timeout_ms <= route.setup_timeout_ms);
+        total += a.timeout_ms;
+    }
+    assert!(
+        total <= budget,
+        "rule 6: {total} ms of timers in a {budget} ms budget"
+    );
+    if !policy.allow_unverified
+        && plan
+            .attempts
+            .first()
+            .is_some_and(|a| a.evidence == Evidence::Positive)
+    {
+        assert!(plan
+            .attempts
+            .iter()
+            .all(|a| a.evidence != Evidence::Unknown));
+    }
+
+    for l in &plan.left_out {
+        let index = policy.route_index(l.route).expect("left-out routes exist");
+        let route = &policy.routes()[index];
+        match l.reason {
+            LeftOutReason::MissingCapability => {
+                assert!(!l.missing.is_empty());
+                assert_eq!(l.missing, route.requires.missing_from(request.caller));
+            }
+            LeftOutReason::PsapNotTextReady => {
+                assert!(route.kind.needs_text_ready_psap() && !text_ready)
+            }
+            LeftOutReason::AlreadyFailed => assert!(constraints.failed.contains(&l.route)),
+            LeftOutReason::NotPreferred | LeftOutReason::OverBudget | LeftOutReason::Unverified => {
+            }
+        }
+        if l.reason != LeftOutReason::MissingCapability {
+            assert!(l.missing.is_empty());
+        }
+    }
+
+    let all_negative = plan
+        .attempts
+        .iter()
+        .all(|a| a.evidence == Evidence::Negative);
+    assert_eq!(plan.fail_open, !plan.attempts.is_empty() && all_negative);
+    assert_eq!(plan.epoch, snapshot.epoch);
+}
+
+fn run(u: &mut Unstructured) -> Result<()> {
+    let policy = policy(u)?;
+    let router = Router::new(policy);
+    let policy = router.policy();
+    let mut now: u64 = u.int_in_range(0..=1_000_000)?;
+    let mut applied: Vec<Vec<Update>> = Vec::new();
+    for _ in 0..u.int_in_range(0..=12)? {
+        now += u64::from(u.int_in_range(0u32..=60_000)?);
+        let n = u.int_in_range(0..=6)?;
+        let mut batch = Vec::with_capacity(n);
+        for _ in 0..n {
+            batch.push(update(u, &policy, now)?);
+        }
+        let before = router.snapshot();
+        match router.apply(batch.iter().copied()) {
+            Ok(epoch) => {
+                assert_eq!(epoch, before.epoch + 1);
+                applied.push(batch);
+            }
+            Err(e) => assert_eq!(
+                router.snapshot(),
+                before,
+                "a refused batch changed state: {e}"
+            ),
+        }
+    }
+
+    now += u64::from(u.int_in_range(0u32..=200_000)?);
+    let request = request(u, now)?;
+    let snapshot = router.snapshot();
+
+    // Rule 7: the same plan twice, through the router and through the pure function.
+    let plan = router.plan(&request);
+    let direct = planner::plan(&request, &snapshot, &policy, now, &Constraints::default());
+    assert_eq!(plan, direct);
+    assert_eq!(router.plan(&request), plan);
+    check(&plan, &policy, &snapshot, &request, &Constraints::default());
+
+    // ... and on a router rebuilt from the same updates.
+    let replay = Router::new((*policy).clone());
+    for batch in &applied {
+        replay
+            .apply(batch.iter().copied())
+            .expect("a batch accepted once is accepted again");
+    }
+    assert_eq!(replay.snapshot(), snapshot);
+    assert_eq!(replay.plan(&request).attempts, plan.attempts);
+
+    // As a call session sees it: part of the budget spent, some routes failed, some suspect.
+    let mut failed: Vec<RouteId> = Vec::new();
+    for r in policy.routes() {
+        if u.ratio(1, 4)? {
+            failed.push(r.id);
+        }
+    }
+    let mut suspect = ComponentSet::default();
+    for c in 0..policy.components().len() {
+        if u.ratio(1, 6)? {
+            suspect.insert(ComponentId(c as u16));
+        }
+    }
+    let constraints = Constraints {
+        remaining_ms: Some(u64::from(u.int_in_range(0u32..=400_000)?)),
+        failed: &failed,
+        suspect,
+    };
+    let plan = planner::plan(&request, &snapshot, &policy, now, &constraints);
+    let again = planner::plan(&request, &snapshot, &policy, now, &constraints);
+    assert_eq!(plan, again);
+    check(&plan, &policy, &snapshot, &request, &constraints);
+
+    session(u, &router, &policy, request)
+}
+
+/// A whole call on the same router: the first attempt of a voice call always comes (rule 1);
+/// every attempt is usable by the caller (rule 5) and fits the budget left (rule 6); a connected
+/// attempt ends the call; and the call ends within routes × rounds attempts.
+fn session(
+    u: &mut Unstructured,
+    router: &Router,
+    policy: &Policy,
+    request: CallRequest,
+) -> Result<()> {
+    let start = request.now_ms;
+    let mut now = start;
+    let mut call = router.begin(request);
+    let most = policy.routes().len() * policy.max_rounds as usize;
+    for n in 0.. {
+        let next = call.next_attempt(now).expect("nothing is in flight");
+        let Next::Attempt(a) = next else {
+            assert!(
+                n > 0 || request.media != Media::Voice,
+                "rule 1: a voice call ended before its first attempt"
+            );
+            break;
+        };
+        assert!(n < most, "the call did not end after {most} attempts");
+        let spent = now - start;
+        assert!(
+            a.timeout_ms > 0 && a.timeout_ms <= policy.budget_ms - spent,
+            "rule 6: a {} ms timer with {} ms of budget left",
+            a.timeout_ms,
+            policy.budget_ms - spent
+        );
+        let route = policy.route(a.route).expect("attempted routes exist");
+        assert!(
+            route.requires.missing_from(request.caller).is_empty(),
+            "rule 5"
+        );
+        let outcome = match u.int_in_range(0..=7)? {
+            0 => Outcome::Connected,
+            1..=4 => Outcome::TimedOut,
+            _ => Outcome::Rejected {
+                cause: *u.choose(&CAUSES)?,
+                code: 0,
+            },
+        };
+        now += if outcome == Outcome::TimedOut {
+            a.timeout_ms
+        } else {
+            u.int_in_range(0..=a.timeout_ms)?
+        };
+        call.report(outcome, now).expect("an attempt is in flight");
+        if outcome.is_connected() {
+            assert_eq!(call.next_attempt(now), Ok(Next::Done(Done::Connected)));
+            break;
+        }
+    }
+    Ok(())
+}
+
+fuzz_target!(|data: &[u8]| {
+    let _ = run(&mut Unstructured::new(data));
+});
