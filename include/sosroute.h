@@ -1147,6 +1147,22 @@ sos_status sos_router_update(const struct sos_router *router,
                              uint64_t *epoch_out);
 
 /**
+ * Applies a batch of updates in the binary wire format of WIRE.md (observations and attempt
+ * outcomes from another process: a modem daemon, a trunk monitor, a fleet outage feed),
+ * atomically. A malformed or invalid batch changes nothing and returns `SOS_ERR_UPDATE`;
+ * `sos_last_error` names the record and the reason. On success `*epoch_out` (may be NULL) is the
+ * new state epoch.
+ *
+ * # Safety
+ * `router` is NULL or live; `bytes` is NULL or points to `len` readable bytes; `epoch_out` is
+ * NULL or writable.
+ */
+sos_status sos_router_apply_update(const struct sos_router *router,
+                                   const uint8_t *bytes,
+                                   size_t len,
+                                   uint64_t *epoch_out);
+
+/**
  * Records how an attempt on route `route` ended when it was made outside a `sos_call` (another
  * process, a fleet feed). `outcome` is a `sos_outcome`; `cause` (a `sos_reject_cause`) and
  * `code` (the network's SIP status or 3GPP cause, 0..=65535) count only for

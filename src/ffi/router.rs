@@ -309,6 +309,34 @@ unsafe fn observation_batch(
     Ok(batch)
 }
 
+/// Applies a batch of updates in the binary wire format of WIRE.md (observations and attempt
+/// outcomes from another process: a modem daemon, a trunk monitor, a fleet outage feed),
+/// atomically. A malformed or invalid batch changes nothing and returns `SOS_ERR_UPDATE`;
+/// `sos_last_error` names the record and the reason. On success `*epoch_out` (may be NULL) is the
+/// new state epoch.
+///
+/// # Safety
+/// `router` is NULL or live; `bytes` is NULL or points to `len` readable bytes; `epoch_out` is
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_apply_update(
+    router: *const sos_router,
+    bytes: *const u8,
+    len: usize,
+    epoch_out: *mut u64,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, bytes) {
+        if len > isize::MAX as usize {
+            return Err(Failure::invalid(format!("`len` = {len} is too large")));
+        }
+        let input = std::slice::from_raw_parts(bytes, len);
+        let epoch = crate::wire::apply(self::router(router), input)
+            .map_err(|e| Failure::new(sos_status::SOS_ERR_UPDATE, e.to_string()))?;
+        put_optional(epoch_out, epoch);
+        Ok(sos_status::SOS_OK)
+    })
+}
+
 /// Records how an attempt on route `route` ended when it was made outside a `sos_call` (another
 /// process, a fleet feed). `outcome` is a `sos_outcome`; `cause` (a `sos_reject_cause`) and
 /// `code` (the network's SIP status or 3GPP cause, 0..=65535) count only for

@@ -449,6 +449,55 @@ static void test_struct_size(sos_router *router)
     EXPECT(sos_router_update(router, &big[0].o, 2, &epoch), SOS_OK);
 }
 
+/* A wire-format batch (WIRE.md) built by hand: one component fact, home_ran (component 0 in the
+ * default policy) in limited service with 3 bars, observed at 1000 ms. */
+static const uint8_t WIRE_BATCH[] = {
+    'S', 'O', 'S', 'U', 1, 0, 0, 1,                 /* magic, version 1, flags 0, 1 record */
+    1, 0, 13,                                       /* type 1 (component fact), 13-byte body */
+    0, 0, 0, 0, 0, 0, 0, 0, 0x03, 0xE8,             /* component 0, at_ms 1000 */
+    1, SOS_RADIO_STATE_LIMITED_SERVICE, 3,          /* fact: radio, limited service, 3 bars */
+};
+
+static void test_wire_updates(void)
+{
+    sos_router *router = NULL;
+    EXPECT(sos_router_new(&router), SOS_OK);
+    uint64_t epoch = 77;
+    EXPECT(sos_router_apply_update(NULL, WIRE_BATCH, sizeof WIRE_BATCH, &epoch), SOS_ERR_NULL);
+    EXPECT(sos_router_apply_update(router, NULL, sizeof WIRE_BATCH, &epoch), SOS_ERR_NULL);
+    CHECK(epoch == 77);
+
+    /* Truncated, corrupted magic, or naming an undeclared component: refused, nothing changes. */
+    EXPECT(sos_router_apply_update(router, WIRE_BATCH, sizeof WIRE_BATCH - 1, &epoch), SOS_ERR_UPDATE);
+    CHECK(strstr(last_error(), "record 0") != NULL);
+    uint8_t bad[sizeof WIRE_BATCH];
+    memcpy(bad, WIRE_BATCH, sizeof bad);
+    bad[0] = 'X';
+    EXPECT(sos_router_apply_update(router, bad, sizeof bad, &epoch), SOS_ERR_UPDATE);
+    CHECK(strstr(last_error(), "magic") != NULL);
+    memcpy(bad, WIRE_BATCH, sizeof bad);
+    bad[12] = 31; /* component 31 */
+    EXPECT(sos_router_apply_update(router, bad, sizeof bad, &epoch), SOS_ERR_UPDATE);
+    CHECK(strstr(last_error(), "component 31") != NULL);
+    CHECK(epoch == 77);
+
+    /* The good batch applies: the home network is in limited service, so the plan leaves it. */
+    EXPECT(sos_router_apply_update(router, WIRE_BATCH, sizeof WIRE_BATCH, &epoch), SOS_OK);
+    CHECK(epoch == 1);
+    EXPECT(sos_router_apply_update(router, WIRE_BATCH, sizeof WIRE_BATCH, NULL), SOS_OK);
+    sos_call_request req = voice_request(9, 2000);
+    sos_plan *p = NULL;
+    EXPECT(sos_router_plan(router, &req, &p), SOS_OK);
+    sos_attempt first = {.struct_size = sizeof first};
+    EXPECT(sos_plan_attempt(p, 0, &first), SOS_OK);
+    char name[64];
+    size_t needed = 0;
+    EXPECT(sos_router_route_name(router, first.route, name, sizeof name, &needed), SOS_OK);
+    CHECK(strcmp(name, "other_network") == 0);
+    sos_plan_free(p);
+    sos_router_free(router);
+}
+
 static void test_buffers(sos_router *router)
 {
     sos_plan *p = NULL;
@@ -821,6 +870,7 @@ int main(void)
     sos_router_free(router);
 
     test_policy_error_keeps_policy();
+    test_wire_updates();
     test_threads();
 
     printf("%d passed, %d failed\n", passed, failed);
