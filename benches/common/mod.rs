@@ -7,6 +7,9 @@
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
 
 use sosroute::{
     CallRequest, Capabilities, ComponentId, Fact, Media, Observation, Policy, RadioState, Router,
@@ -143,4 +146,52 @@ pub fn one_observation(tick: u64) -> Observation {
         },
         OBSERVED_AT + tick,
     )
+}
+
+/// A monitor thread applying observation batches as fast as it can while this thread plans.
+pub struct WriterStorm {
+    stop: Arc<AtomicBool>,
+    batches: Arc<AtomicU64>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl WriterStorm {
+    /// Starts storming `router`, which was made by `router(routes)`.
+    pub fn start(router: &Router, routes: usize) -> WriterStorm {
+        let stop = Arc::new(AtomicBool::new(false));
+        let batches = Arc::new(AtomicU64::new(0));
+        let thread = {
+            let (router, stop, batches) = (router.clone(), stop.clone(), batches.clone());
+            thread::spawn(move || {
+                let mut batch = observations(routes, OBSERVED_AT);
+                let mut tick = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    tick += 1;
+                    // A changing batch: newer timestamps, and route 0's radio flipping.
+                    batch[CORES] = one_observation(tick);
+                    for o in &mut batch[..CORES] {
+                        o.at_ms = OBSERVED_AT + tick;
+                    }
+                    router
+                        .update(&batch)
+                        .expect("the storm's batches are valid");
+                    batches.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        };
+        WriterStorm {
+            stop,
+            batches,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the writer; returns the batches it applied.
+    pub fn stop(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().expect("the storm thread does not panic");
+        }
+        self.batches.load(Ordering::Relaxed)
+    }
 }
