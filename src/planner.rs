@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::plan::{Attempt, Attempts, LeftOut, LeftOutReason, LeftOuts, Plan, Reason};
 use crate::policy::{ComponentSet, Policy, Route};
 use crate::request::CallRequest;
-use crate::route::{Capabilities, Media, RouteId};
+use crate::route::{Capabilities, Media, RouteId, MAX_ROUTES};
 use crate::state::{Breaker, Evidence, Snapshot};
 
 /// What a call session adds to a plain request.
@@ -40,12 +40,32 @@ pub fn plan(
     now_ms: u64,
     constraints: &Constraints<'_>,
 ) -> Plan {
-    let mut attempts = Attempts::new();
-    let mut left_out = LeftOuts::new();
-    let mut ranked: smallvec::SmallVec<[(Evidence, usize, Attempt); 16]> =
-        smallvec::SmallVec::new();
+    // The plan is built in place (it is returned by value, and moving its fixed tables at the
+    // end cost a memcpy of about 800 bytes per decision).
+    let mut plan = Plan {
+        request: *request,
+        attempts: Attempts::new(),
+        left_out: LeftOuts::new(),
+        fail_open: false,
+        psap_state: snapshot.psap_state(request.psap, policy, now_ms),
+        epoch: snapshot.epoch,
+        made_at_ms: now_ms,
+        policy: Arc::clone(policy),
+    };
     let preference = policy.preference(request.media, request.psap);
     let text_ready = snapshot.psap_text_ready(request.psap, policy, now_ms);
+
+    // Each route's position in the preference list (`NOT_LISTED` if absent), looked up once
+    // rather than searched for per route. A validated policy lists each route at most once and
+    // has at most `MAX_ROUTES` routes, so every index and position fits.
+    const NOT_LISTED: u8 = u8::MAX;
+    let mut rank_of = [NOT_LISTED; MAX_ROUTES];
+    for (rank, &index) in preference.iter().enumerate() {
+        rank_of[index as usize] = rank as u8;
+    }
+    // Usable routes by preference rank. Ranks are unique, so walking this table once per
+    // evidence class yields the order of (class, rank) with no sort.
+    let mut by_rank: [Option<Attempt>; MAX_ROUTES] = [None; MAX_ROUTES];
 
     // Rule 5: hard constraints exclude, in policy order so the left-out list reads predictably.
     for (index, route) in policy.routes().iter().enumerate() {
@@ -54,28 +74,34 @@ pub fn plan(
             reason,
             missing,
         };
-        let Some(rank) = preference.iter().position(|&i| i as usize == index) else {
-            left_out.push(leave(LeftOutReason::NotPreferred, Capabilities::NONE));
+        let rank = rank_of[index];
+        if rank == NOT_LISTED {
+            plan.left_out
+                .push(leave(LeftOutReason::NotPreferred, Capabilities::NONE));
             continue;
-        };
+        }
         let missing = route.requires.missing_from(request.caller);
         if !missing.is_empty() {
-            left_out.push(leave(LeftOutReason::MissingCapability, missing));
+            plan.left_out
+                .push(leave(LeftOutReason::MissingCapability, missing));
             continue;
         }
         if route.kind.needs_text_ready_psap() && !text_ready {
-            left_out.push(leave(LeftOutReason::PsapNotTextReady, Capabilities::NONE));
+            plan.left_out
+                .push(leave(LeftOutReason::PsapNotTextReady, Capabilities::NONE));
             continue;
         }
         if constraints.failed.contains(&route.id) {
-            left_out.push(leave(LeftOutReason::AlreadyFailed, Capabilities::NONE));
+            plan.left_out
+                .push(leave(LeftOutReason::AlreadyFailed, Capabilities::NONE));
             continue;
         }
         let Some(media) = media_for(route, request) else {
-            left_out.push(leave(LeftOutReason::NotPreferred, Capabilities::NONE));
+            plan.left_out
+                .push(leave(LeftOutReason::NotPreferred, Capabilities::NONE));
             continue;
         };
-        let attempt = assess(
+        by_rank[rank as usize] = Some(assess(
             route,
             index,
             media,
@@ -84,52 +110,51 @@ pub fn plan(
             policy,
             now_ms,
             constraints.suspect,
-        );
-        ranked.push((attempt.evidence, rank, attempt));
+        ));
     }
+    let by_rank = &by_rank[..preference.len()];
 
     // Rule 2: fresh positive, then unknown, then negative; policy preference within a class.
-    ranked.sort_unstable_by_key(|&(class, rank, _)| (class, rank));
-
-    let has_verified = ranked
-        .first()
-        .is_some_and(|(c, _, _)| *c == Evidence::Positive);
+    let has_verified = by_rank
+        .iter()
+        .flatten()
+        .any(|a| a.evidence == Evidence::Positive);
     let mut remaining = constraints.remaining_ms.unwrap_or(policy.budget_ms);
-    for &(class, _, mut attempt) in &ranked {
-        if class == Evidence::Unknown && !policy.allow_unverified && has_verified {
-            left_out.push(LeftOut {
-                route: attempt.route,
-                reason: LeftOutReason::Unverified,
-                missing: Capabilities::NONE,
-            });
-            continue;
+    for class in [Evidence::Positive, Evidence::Unknown, Evidence::Negative] {
+        for &attempt in by_rank.iter().flatten() {
+            if attempt.evidence != class {
+                continue;
+            }
+            let mut attempt = attempt;
+            if class == Evidence::Unknown && !policy.allow_unverified && has_verified {
+                plan.left_out.push(LeftOut {
+                    route: attempt.route,
+                    reason: LeftOutReason::Unverified,
+                    missing: Capabilities::NONE,
+                });
+                continue;
+            }
+            // Rule 6: never promise more time than remains.
+            if remaining == 0 {
+                plan.left_out.push(LeftOut {
+                    route: attempt.route,
+                    reason: LeftOutReason::OverBudget,
+                    missing: Capabilities::NONE,
+                });
+                continue;
+            }
+            attempt.timeout_ms = attempt.timeout_ms.min(remaining);
+            remaining -= attempt.timeout_ms;
+            plan.attempts.push(attempt);
         }
-        // Rule 6: never promise more time than remains.
-        if remaining == 0 {
-            left_out.push(LeftOut {
-                route: attempt.route,
-                reason: LeftOutReason::OverBudget,
-                missing: Capabilities::NONE,
-            });
-            continue;
-        }
-        attempt.timeout_ms = attempt.timeout_ms.min(remaining);
-        remaining -= attempt.timeout_ms;
-        attempts.push(attempt);
     }
 
-    let fail_open =
-        !attempts.is_empty() && attempts.iter().all(|a| a.evidence == Evidence::Negative);
-    Plan {
-        request: *request,
-        attempts,
-        left_out,
-        fail_open,
-        psap_state: snapshot.psap_state(request.psap, policy, now_ms),
-        epoch: snapshot.epoch,
-        made_at_ms: now_ms,
-        policy: Arc::clone(policy),
-    }
+    plan.fail_open = !plan.attempts.is_empty()
+        && plan
+            .attempts
+            .iter()
+            .all(|a| a.evidence == Evidence::Negative);
+    plan
 }
 
 /// The media to use on `route` for `request`: the requested one where the route carries it;
