@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use sosroute::{Next, Outcome, Plan, RejectCause, Router};
+use sosroute::{Capabilities, Next, Outcome, Plan, RejectCause, Router};
 
 mod common;
 mod naive;
@@ -154,11 +154,13 @@ fn baseline(c: &mut Criterion) {
         .iter()
         .map(|a| plan.route_name(a.route))
         .collect();
-    let theirs = naive.plan(common::NOW);
-    let theirs: Vec<&str> = theirs.iter().map(|a| a.route.as_str()).collect();
+    let theirs = naive.plan(Capabilities::ALL, &[], common::NOW);
+    let theirs: Vec<&str> = theirs.attempts.iter().map(|a| a.route.as_str()).collect();
     assert_eq!(ours, theirs, "the baseline orders routes as sosroute does");
 
-    group.bench_function("plan_8", |b| b.iter(|| naive.plan(black_box(common::NOW))));
+    group.bench_function("plan_8", |b| {
+        b.iter(|| naive.plan(black_box(Capabilities::ALL), &[], black_box(common::NOW)))
+    });
     let mut tick = 0u64;
     group.bench_function("single_observation", |b| {
         b.iter(|| {
@@ -168,18 +170,20 @@ fn baseline(c: &mut Criterion) {
     });
     group.bench_function("full_fallback/8", |b| {
         b.iter(|| {
-            // A call walking the naive plan, re-planning after every failure.
+            // A call walking the naive plan, re-planning after every failure, like the session.
             let mut failed: Vec<String> = Vec::new();
+            let mut now = common::NOW;
             loop {
-                let plan = naive.plan(black_box(common::NOW));
-                let Some(next) = plan.into_iter().find(|a| !failed.contains(&a.route)) else {
+                let plan = naive.plan(Capabilities::ALL, &failed, black_box(now));
+                let Some(next) = plan.attempts.into_iter().next() else {
                     break;
                 };
+                now += 1_000;
                 if failed.len() + 1 == ROUTES {
-                    naive.record_success(&next.route);
+                    naive.record(&next.route, true, now);
                     break;
                 }
-                naive.record_failure(&next.route);
+                naive.record(&next.route, false, now);
                 failed.push(next.route);
             }
             failed.len()

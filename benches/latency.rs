@@ -129,7 +129,9 @@ fn main() {
     }
     let naive_row = row(
         "naive baseline plan, 8 routes",
-        time_each(SAMPLES / 5, || naive.plan(common::NOW)),
+        time_each(SAMPLES / 5, || {
+            naive.plan(sosroute::Capabilities::ALL, &[], common::NOW)
+        }),
     );
     let naive_p50 = naive_row.p50;
     rows.push(naive_row);

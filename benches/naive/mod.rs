@@ -1,7 +1,10 @@
-//! The baseline: the same kind of decision written the way a hurried integrator would write it.
-//! State is a `Mutex<HashMap<String, _>>` keyed by component name, every call allocates a fresh
-//! `Vec` of candidates, sorts it and explains itself with `String` reasons. Nothing here is
-//! deliberately slow; it is ordinary code, and it is what sosroute's numbers are compared with.
+//! The baseline: the same kind of decision as sosroute's planner, written the way a hurried
+//! integrator would write it. State is a `Mutex<HashMap<String, _>>` keyed by component name,
+//! every call allocates a fresh `Vec` of candidates, sorts it, and explains itself with `String`
+//! reasons. It applies the same rules — capabilities and failed routes leave a route out (with a
+//! reason), fresh facts rank positive / unknown / negative, a recent negative stays negative for
+//! the hold-down, breakers on routes and components demote and halve the timer, timers are
+//! clipped to the budget — so the comparison is like for like. Nothing in it is deliberately slow.
 
 // Each including bench uses a different subset.
 #![allow(dead_code)]
@@ -9,20 +12,30 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use sosroute::{Fact, Observation, Policy, RadioState, ServiceState, Subject};
+use sosroute::{Capabilities, Fact, Observation, Policy, RadioState, ServiceState, Subject};
 
-/// The latest thing seen about a component.
+/// The latest fact of one kind about a component.
 #[derive(Debug, Clone)]
 struct NaiveFact {
+    kind: String,
     /// `Some(true)` working, `Some(false)` not, `None` nobody knows.
     up: Option<bool>,
     at_ms: u64,
+    ttl_ms: u64,
+}
+
+/// Failures in a row and when the breaker last opened.
+#[derive(Debug, Clone, Default)]
+struct NaiveHealth {
+    failures: u32,
+    opened_at_ms: u64,
 }
 
 #[derive(Debug, Clone)]
 struct NaiveRoute {
     name: String,
     needs: Vec<String>,
+    requires: Capabilities,
     timeout_ms: u64,
 }
 
@@ -34,13 +47,20 @@ pub struct NaiveAttempt {
     pub reason: String,
 }
 
+/// A naive plan.
+#[derive(Debug, Clone, Default)]
+pub struct NaivePlan {
+    pub attempts: Vec<NaiveAttempt>,
+    pub left_out: Vec<(String, String)>,
+}
+
 /// A router as a hurried integrator would write it.
 pub struct NaiveRouter {
-    state: Mutex<HashMap<String, NaiveFact>>,
-    failures: Mutex<HashMap<String, u32>>,
+    facts: Mutex<HashMap<String, Vec<NaiveFact>>>,
+    health: Mutex<HashMap<String, NaiveHealth>>,
     routes: Vec<NaiveRoute>,
     component_names: Vec<String>,
-    ttl_ms: u64,
+    policy: Policy,
 }
 
 impl NaiveRouter {
@@ -60,16 +80,17 @@ impl NaiveRouter {
                         .iter()
                         .map(|c| component_names[c.0 as usize].clone())
                         .collect(),
+                    requires: r.requires,
                     timeout_ms: r.setup_timeout_ms,
                 }
             })
             .collect();
         NaiveRouter {
-            state: Mutex::new(HashMap::new()),
-            failures: Mutex::new(HashMap::new()),
+            facts: Mutex::new(HashMap::new()),
+            health: Mutex::new(HashMap::new()),
             routes,
             component_names,
-            ttl_ms: 30_000,
+            policy: policy.clone(),
         }
     }
 
@@ -89,65 +110,97 @@ impl NaiveRouter {
                 ServiceState::Down => Some(false),
                 ServiceState::Unknown => None,
             },
+            Fact::Probe { ok, .. } => Some(ok),
+            Fact::Link { connected } => Some(connected),
             _ => None,
         };
+        let fact = NaiveFact {
+            kind: o.fact.name().to_string(),
+            up,
+            at_ms: o.at_ms,
+            ttl_ms: self.policy.ttl_ms(o.fact.class()),
+        };
         let name = self.component_names[c.0 as usize].clone();
-        self.state
-            .lock()
-            .unwrap()
-            .insert(name, NaiveFact { up, at_ms: o.at_ms });
+        let mut facts = self.facts.lock().unwrap();
+        let list = facts.entry(name).or_default();
+        list.retain(|f| f.kind != fact.kind);
+        list.push(fact);
     }
 
-    /// Records that an attempt on `route` failed.
-    pub fn record_failure(&self, route: &str) {
-        *self
-            .failures
-            .lock()
-            .unwrap()
-            .entry(route.to_string())
-            .or_insert(0) += 1;
-    }
-
-    /// Records that an attempt on `route` connected.
-    pub fn record_success(&self, route: &str) {
-        self.failures.lock().unwrap().insert(route.to_string(), 0);
+    /// Records how an attempt on `route` ended, on the route and on every component it needs.
+    pub fn record(&self, route: &str, connected: bool, at_ms: u64) {
+        let mut keys = vec![route.to_string()];
+        if let Some(r) = self.routes.iter().find(|r| r.name == route) {
+            keys.extend(r.needs.iter().cloned());
+        }
+        let mut health = self.health.lock().unwrap();
+        for key in keys {
+            let h = health.entry(key).or_default();
+            if connected {
+                h.failures = 0;
+            } else {
+                h.failures += 1;
+                if h.failures >= self.policy.failure_threshold as u32 {
+                    h.opened_at_ms = at_ms;
+                }
+            }
+        }
     }
 
     /// Working routes first, unknown next, broken last; preference order within each.
-    pub fn plan(&self, now_ms: u64) -> Vec<NaiveAttempt> {
-        let state = self.state.lock().unwrap();
-        let failures = self.failures.lock().unwrap();
+    pub fn plan(&self, caller: Capabilities, failed: &[String], now_ms: u64) -> NaivePlan {
+        let facts = self.facts.lock().unwrap();
+        let health = self.health.lock().unwrap();
+        let p = &self.policy;
+        let mut plan = NaivePlan::default();
         let mut candidates: Vec<(u8, usize, NaiveAttempt)> = Vec::new();
         for (preference, route) in self.routes.iter().enumerate() {
-            let mut class = 0u8;
-            let mut reason = String::from("fresh evidence it works");
-            if route.needs.is_empty() {
-                class = 1;
-                reason = String::from("no fresh evidence either way");
+            if !caller.contains(route.requires) {
+                plan.left_out.push((
+                    route.name.clone(),
+                    format!(
+                        "caller lacks {}",
+                        route.requires.missing_from(caller).first_name()
+                    ),
+                ));
+                continue;
             }
+            if failed.contains(&route.name) {
+                plan.left_out.push((
+                    route.name.clone(),
+                    "already failed in this call".to_string(),
+                ));
+                continue;
+            }
+            let mut class = if route.needs.is_empty() { 1 } else { 0 };
+            let mut reason = String::from("fresh evidence it works");
             for need in &route.needs {
-                let fresh = state
-                    .get(need)
-                    .filter(|f| now_ms < f.at_ms + self.ttl_ms)
-                    .and_then(|f| f.up);
-                match fresh {
-                    Some(true) => {}
-                    Some(false) => {
+                let mut positive = false;
+                for f in facts.get(need).map(|v| v.as_slice()).unwrap_or(&[]) {
+                    let fresh = now_ms < f.at_ms + f.ttl_ms;
+                    let recent = now_ms < f.at_ms + f.ttl_ms + p.hold_down_ms;
+                    if f.up == Some(false) && recent {
                         class = 2;
                         reason = format!("{need} is down, tried anyway");
                     }
-                    None if class < 1 => {
-                        class = 1;
-                        reason = format!("nothing fresh about {need}");
-                    }
-                    None => {}
+                    positive |= fresh && f.up == Some(true);
+                }
+                if !positive && class == 0 {
+                    class = 1;
+                    reason = format!("nothing fresh about {need}");
                 }
             }
             let mut timeout_ms = route.timeout_ms;
-            if failures.get(&route.name).copied().unwrap_or(0) >= 2 {
-                class = 2;
-                timeout_ms /= 2;
-                reason = format!("{} failed recently", route.name);
+            for key in std::iter::once(&route.name).chain(&route.needs) {
+                if let Some(h) = health.get(key) {
+                    if h.failures >= p.failure_threshold as u32
+                        && now_ms < h.opened_at_ms + p.cool_down_ms
+                    {
+                        class = 2;
+                        timeout_ms = (timeout_ms / 2).max(p.min_setup_timeout_ms);
+                        reason = format!("{key} failed recently, shorter timer");
+                    }
+                }
             }
             candidates.push((
                 class,
@@ -160,6 +213,17 @@ impl NaiveRouter {
             ));
         }
         candidates.sort_by_key(|c| (c.0, c.1));
-        candidates.into_iter().map(|(_, _, a)| a).collect()
+        let mut remaining = p.budget_ms;
+        for (_, _, mut attempt) in candidates {
+            if remaining == 0 {
+                plan.left_out
+                    .push((attempt.route, "no budget left for it".to_string()));
+                continue;
+            }
+            attempt.timeout_ms = attempt.timeout_ms.min(remaining);
+            remaining -= attempt.timeout_ms;
+            plan.attempts.push(attempt);
+        }
+        plan
     }
 }
