@@ -179,8 +179,12 @@ impl Router {
             None => Arc::new((**current).clone()),
         };
         let buffer = Arc::get_mut(&mut next).expect("a fresh or unshared buffer has one owner");
-        buffer.snapshot.clone_from(&current.snapshot);
-        if !Arc::ptr_eq(&buffer.policy, &current.policy) {
+        if Arc::ptr_eq(&buffer.policy, &current.policy) {
+            buffer
+                .snapshot
+                .clone_used_from(&current.snapshot, &current.policy);
+        } else {
+            buffer.snapshot.clone_from(&current.snapshot);
             buffer.policy = Arc::clone(&current.policy);
         }
         drop(current);
