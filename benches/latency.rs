@@ -76,66 +76,71 @@ fn next_attempts(router: &sosroute::Router, calls: usize) -> Vec<u64> {
     samples
 }
 
+/// Rounds the measurements are interleaved in, so that a change in the machine's load (it is
+/// shared) hits every series alike and the ratios between them hold.
+const ROUNDS: usize = 10;
+
 fn main() {
+    let n = SAMPLES / ROUNDS;
     let router = common::router(ROUTES);
+    let router16 = common::router(16);
+    // Sessions and updates change the state; they get routers of their own.
+    let session_router = common::router(ROUTES);
+    let update_router = common::router(ROUTES);
     let request = common::request(1, common::NOW);
-    // Warm up caches, the branch predictor and arc-swap's per-thread slots.
-    time_each(SAMPLES / 10, || router.plan(&request));
-
-    let mut rows = vec![row(
-        "timer alone (Instant::now + elapsed)",
-        time_each(SAMPLES, || ()),
-    )];
-    let idle = row(
-        "plan, 8 routes, idle",
-        time_each(SAMPLES, || router.plan(&request)),
-    );
-    let idle_p50 = idle.p50;
-    rows.push(idle);
-    rows.push(row(
-        "next_attempt, 8 routes (full fallback walk)",
-        next_attempts(&router, SAMPLES / ROUTES),
-    ));
-    rows.push(row(
-        "plan, 16 routes, idle",
-        time_each(SAMPLES, {
-            let router = common::router(16);
-            move || router.plan(&request)
-        }),
-    ));
-    let mut tick = 0;
-    rows.push(row(
-        "observe, one observation",
-        time_each(SAMPLES / 5, || {
-            tick += 1;
-            router.observe(common::one_observation(tick))
-        }),
-    ));
-
-    let storm = common::WriterStorm::start(&router, ROUTES);
-    let started = Instant::now();
-    let stormy = row(
-        "plan, 8 routes, writer storm",
-        time_each(SAMPLES, || router.plan(&request)),
-    );
-    let elapsed = started.elapsed();
-    let batches = storm.stop();
-    let storm_p50 = stormy.p50;
-    rows.push(stormy);
-
     let naive = naive::NaiveRouter::new(&common::policy(ROUTES));
     for o in common::observations(ROUTES, common::OBSERVED_AT) {
         naive.observe(&o);
     }
-    let naive_row = row(
-        "naive baseline plan, 8 routes",
-        time_each(SAMPLES / 5, || {
-            naive.plan(sosroute::Capabilities::ALL, &[], common::NOW)
-        }),
-    );
-    let naive_p50 = naive_row.p50;
-    rows.push(naive_row);
+    // Warm up caches, the branch predictor and arc-swap's per-thread slots.
+    time_each(SAMPLES / 10, || router.plan(&request));
 
+    let mut timer = Vec::new();
+    let mut idle = Vec::new();
+    let mut next = Vec::new();
+    let mut plan16 = Vec::new();
+    let mut observe = Vec::new();
+    let mut stormy = Vec::new();
+    let mut naive_plan = Vec::new();
+    let (mut storm_batches, mut storm_time) = (0, 0.0);
+    let (mut alone_batches, mut alone_time) = (0, 0.0);
+    let mut tick = 0;
+    for _ in 0..ROUNDS {
+        timer.extend(time_each(n, || ()));
+        idle.extend(time_each(n, || router.plan(&request)));
+        next.extend(next_attempts(&session_router, n / ROUTES));
+        plan16.extend(time_each(n, || router16.plan(&request)));
+        observe.extend(time_each(n / 5, || {
+            tick += 1;
+            update_router.observe(common::one_observation(tick))
+        }));
+        naive_plan.extend(time_each(n / 5, || {
+            naive.plan(sosroute::Capabilities::ALL, &[], common::NOW)
+        }));
+
+        let storm = common::WriterStorm::start(&router, ROUTES);
+        let started = Instant::now();
+        stormy.extend(time_each(n, || router.plan(&request)));
+        storm_time += started.elapsed().as_secs_f64();
+        storm_batches += storm.stop();
+
+        // The writer alone, for its rate without a reader beside it.
+        let storm = common::WriterStorm::start(&router, ROUTES);
+        let started = Instant::now();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        alone_time += started.elapsed().as_secs_f64();
+        alone_batches += storm.stop();
+    }
+
+    let rows = [
+        row("timer alone (Instant::now + elapsed)", timer),
+        row("plan, 8 routes, idle", idle),
+        row("next_attempt, 8 routes (full fallback walk)", next),
+        row("plan, 16 routes, idle", plan16),
+        row("observe, one observation", observe),
+        row("plan, 8 routes, writer storm", stormy),
+        row("naive baseline plan, 8 routes", naive_plan),
+    ];
     println!("| decision | p50 ns | p99 ns | p99.9 ns | max ns | samples |");
     println!("|---|---:|---:|---:|---:|---:|");
     for r in &rows {
@@ -144,15 +149,22 @@ fn main() {
             r.name, r.p50, r.p99, r.p999, r.max, r.n
         );
     }
+    let p50 = |name: &str| {
+        rows.iter()
+            .find(|r| r.name == name)
+            .expect("a row of that name")
+            .p50 as f64
+    };
     println!();
     println!(
-        "writer storm: {batches} batches of {} observations in {:.2} s; plan p50 storm / idle = {:.2}",
-        common::observations(ROUTES, 0).len(),
-        elapsed.as_secs_f64(),
-        storm_p50 as f64 / idle_p50 as f64
+        "plan p50: writer storm / idle = {:.2}; naive / sosroute = {:.1}",
+        p50("plan, 8 routes, writer storm") / p50("plan, 8 routes, idle"),
+        p50("naive baseline plan, 8 routes") / p50("plan, 8 routes, idle"),
     );
     println!(
-        "naive / sosroute plan p50 = {:.1}",
-        naive_p50 as f64 / idle_p50 as f64
+        "writer: {:.0} batches/s of {} observations beside a planning reader, {:.0} alone",
+        storm_batches as f64 / storm_time,
+        common::observations(ROUTES, 0).len(),
+        alone_batches as f64 / alone_time,
     );
 }
