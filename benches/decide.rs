@@ -142,7 +142,7 @@ fn writer_storm(c: &mut Criterion) {
 fn baseline(c: &mut Criterion) {
     let mut group = c.benchmark_group("naive");
     let policy = common::policy(ROUTES);
-    let naive = naive::NaiveRouter::new(&policy);
+    let naive = std::sync::Arc::new(naive::NaiveRouter::new(&policy));
     for o in common::observations(ROUTES, common::OBSERVED_AT) {
         naive.observe(&o);
     }
@@ -161,6 +161,15 @@ fn baseline(c: &mut Criterion) {
     group.bench_function("plan_8", |b| {
         b.iter(|| naive.plan(black_box(Capabilities::ALL), &[], black_box(common::NOW)))
     });
+    // The same storm as `writer_storm`: the naive router's readers queue behind its lock.
+    let storm = common::WriterStorm::with(ROUTES, {
+        let naive = naive.clone();
+        move |batch| batch.iter().for_each(|o| naive.observe(o))
+    });
+    group.bench_function("plan_8/storm", |b| {
+        b.iter(|| naive.plan(black_box(Capabilities::ALL), &[], black_box(common::NOW)))
+    });
+    storm.stop();
     let mut tick = 0u64;
     group.bench_function("single_observation", |b| {
         b.iter(|| {

@@ -88,7 +88,7 @@ fn main() {
     let session_router = common::router(ROUTES);
     let update_router = common::router(ROUTES);
     let request = common::request(1, common::NOW);
-    let naive = naive::NaiveRouter::new(&common::policy(ROUTES));
+    let naive = std::sync::Arc::new(naive::NaiveRouter::new(&common::policy(ROUTES)));
     for o in common::observations(ROUTES, common::OBSERVED_AT) {
         naive.observe(&o);
     }
@@ -102,6 +102,7 @@ fn main() {
     let mut observe = Vec::new();
     let mut stormy = Vec::new();
     let mut naive_plan = Vec::new();
+    let mut naive_stormy = Vec::new();
     let (mut storm_batches, mut storm_time) = (0, 0.0);
     let (mut alone_batches, mut alone_time) = (0, 0.0);
     let mut tick = 0;
@@ -124,6 +125,16 @@ fn main() {
         storm_time += started.elapsed().as_secs_f64();
         storm_batches += storm.stop();
 
+        // The naive router under the same storm: its readers queue behind the writer's lock.
+        let storm = common::WriterStorm::with(ROUTES, {
+            let naive = naive.clone();
+            move |batch| batch.iter().for_each(|o| naive.observe(o))
+        });
+        naive_stormy.extend(time_each(n / 5, || {
+            naive.plan(sosroute::Capabilities::ALL, &[], common::NOW)
+        }));
+        storm.stop();
+
         // The writer alone, for its rate without a reader beside it.
         let storm = common::WriterStorm::start(&router, ROUTES);
         let started = Instant::now();
@@ -140,6 +151,7 @@ fn main() {
         row("observe, one observation", observe),
         row("plan, 8 routes, writer storm", stormy),
         row("naive baseline plan, 8 routes", naive_plan),
+        row("naive baseline plan, 8 routes, writer storm", naive_stormy),
     ];
     println!("| decision | p50 ns | p99 ns | p99.9 ns | max ns | samples |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -157,9 +169,10 @@ fn main() {
     };
     println!();
     println!(
-        "plan p50: writer storm / idle = {:.2}; naive / sosroute = {:.1}",
+        "plan p50: writer storm / idle = {:.2}; naive / sosroute = {:.1} idle, {:.1} under the storm",
         p50("plan, 8 routes, writer storm") / p50("plan, 8 routes, idle"),
         p50("naive baseline plan, 8 routes") / p50("plan, 8 routes, idle"),
+        p50("naive baseline plan, 8 routes, writer storm") / p50("plan, 8 routes, writer storm"),
     );
     println!(
         "writer: {:.0} batches/s of {} observations beside a planning reader, {:.0} alone",

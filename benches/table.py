@@ -19,6 +19,8 @@ RATIOS = [
     ("naive full fallback / sosroute full fallback", "naive/full_fallback/8", "session/full_fallback/8"),
     ("naive observe / sosroute observe", "naive/single_observation", "update/single_observation"),
     ("plan under writer storm / plan idle", "writer_storm/plan_8/storm", "writer_storm/plan_8/idle"),
+    ("naive plan under writer storm / sosroute plan under writer storm", "naive/plan_8/storm", "writer_storm/plan_8/storm"),
+    ("naive plan under writer storm / naive plan idle", "naive/plan_8/storm", "naive/plan_8"),
     ("plan 16 routes / plan 8 routes", "plan/routes/16", "plan/routes/8"),
 ]
 

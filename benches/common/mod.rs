@@ -158,10 +158,21 @@ pub struct WriterStorm {
 impl WriterStorm {
     /// Starts storming `router`, which was made by `router(routes)`.
     pub fn start(router: &Router, routes: usize) -> WriterStorm {
+        let router = router.clone();
+        WriterStorm::with(routes, move |batch| {
+            router.update(batch).expect("the storm's batches are valid");
+        })
+    }
+
+    /// Starts a thread handing `apply` the storm's batches for a `router(routes)` policy.
+    pub fn with(
+        routes: usize,
+        mut apply: impl FnMut(&[Observation]) + Send + 'static,
+    ) -> WriterStorm {
         let stop = Arc::new(AtomicBool::new(false));
         let batches = Arc::new(AtomicU64::new(0));
         let thread = {
-            let (router, stop, batches) = (router.clone(), stop.clone(), batches.clone());
+            let (stop, batches) = (stop.clone(), batches.clone());
             thread::spawn(move || {
                 let mut batch = observations(routes, OBSERVED_AT);
                 let mut tick = 0u64;
@@ -172,9 +183,7 @@ impl WriterStorm {
                     for o in &mut batch[..CORES] {
                         o.at_ms = OBSERVED_AT + tick;
                     }
-                    router
-                        .update(&batch)
-                        .expect("the storm's batches are valid");
+                    apply(&batch);
                     batches.fetch_add(1, Ordering::Relaxed);
                 }
             })
