@@ -99,8 +99,8 @@ fn update(c: &mut Criterion) {
     group.finish();
 }
 
-/// The same decision through each path a host can take. The lead adds the C ABI path next to
-/// the Rust one, as another function of this group.
+/// The same decision through each path a host can take, side by side (STYLE.md): one bench
+/// function per path, named `path/<path>/plan_8`, all on this router state and request.
 fn path(c: &mut Criterion) {
     let mut group = c.benchmark_group("path");
     let router = common::router(ROUTES);
