@@ -16,10 +16,10 @@
 use std::sync::Arc;
 
 use crate::plan::{Attempt, Attempts, LeftOut, LeftOutReason, LeftOuts, Plan, Reason};
-use crate::policy::{ComponentSet, Policy, Route};
+use crate::policy::{ComponentSet, Policy, Route, MAX_COMPONENTS};
 use crate::request::CallRequest;
 use crate::route::{Capabilities, Media, RouteId, MAX_ROUTES};
-use crate::state::{Breaker, Evidence, Snapshot};
+use crate::state::{Breaker, ComponentView, Evidence, Snapshot};
 
 /// What a call session adds to a plain request.
 #[derive(Debug, Clone, Copy, Default)]
@@ -37,6 +37,19 @@ pub fn plan(
     request: &CallRequest,
     snapshot: &Snapshot,
     policy: &Arc<Policy>,
+    now_ms: u64,
+    constraints: &Constraints<'_>,
+) -> Plan {
+    plan_with_views(request, snapshot, policy, None, now_ms, constraints)
+}
+
+/// [`plan`], reading each component's evidence and breaker from `views` (which must have been
+/// made from `snapshot` under `policy`) instead of working them out from `snapshot`.
+pub(crate) fn plan_with_views(
+    request: &CallRequest,
+    snapshot: &Snapshot,
+    policy: &Arc<Policy>,
+    views: Option<&[ComponentView; MAX_COMPONENTS]>,
     now_ms: u64,
     constraints: &Constraints<'_>,
 ) -> Plan {
@@ -108,6 +121,7 @@ pub fn plan(
             request,
             snapshot,
             policy,
+            views,
             now_ms,
             constraints.suspect,
         ));
@@ -184,6 +198,7 @@ fn assess(
     request: &CallRequest,
     snapshot: &Snapshot,
     policy: &Policy,
+    views: Option<&[ComponentView; MAX_COMPONENTS]>,
     now_ms: u64,
     suspect: ComponentSet,
 ) -> Attempt {
@@ -198,14 +213,14 @@ fn assess(
     let mut breaker = snapshot.route_health(index).breaker(policy, now_ms);
     let (mut observed_blame, mut breaker_blame) = (None, None);
     for c in route.needs.iter() {
-        let state = snapshot.component(c);
         let (observed, b) = if suspect.contains(c) {
             (Evidence::Negative, Breaker::Open)
         } else {
-            (
-                state.observed(policy, now_ms),
-                state.health.breaker(policy, now_ms),
-            )
+            let view = match views {
+                Some(views) => views[c.0 as usize],
+                None => snapshot.component(c).view(policy),
+            };
+            (view.observed(now_ms), view.breaker(now_ms))
         };
         if observed > class {
             class = observed;

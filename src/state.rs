@@ -262,6 +262,79 @@ impl ComponentState {
     }
 }
 
+/// What one component's state says at any time under one policy, reduced to three instants:
+/// its observed evidence is negative before `negative_until_ms`, else positive before
+/// `positive_until_ms`, else unknown; its breaker, if tripped, is open before `open_until_ms`.
+///
+/// [`ComponentState::observed`] and [`Health::breaker`] give the same answers but walk the fact
+/// slots on every call. The router computes a view when a component changes, so a decision —
+/// which asks about every component of every route — reads a few words instead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ComponentView {
+    negative_until_ms: u64,
+    positive_until_ms: u64,
+    tripped: bool,
+    open_until_ms: u64,
+}
+
+impl ComponentView {
+    /// [`ComponentState::observed`] at `now_ms`.
+    pub(crate) fn observed(&self, now_ms: u64) -> Evidence {
+        if now_ms < self.negative_until_ms {
+            Evidence::Negative
+        } else if now_ms < self.positive_until_ms {
+            Evidence::Positive
+        } else {
+            Evidence::Unknown
+        }
+    }
+
+    /// [`Health::breaker`] of the component at `now_ms`.
+    pub(crate) fn breaker(&self, now_ms: u64) -> Breaker {
+        if !self.tripped {
+            Breaker::Closed
+        } else if now_ms < self.open_until_ms {
+            Breaker::Open
+        } else {
+            Breaker::HalfOpen
+        }
+    }
+}
+
+impl ComponentState {
+    /// This component's [`ComponentView`] under `policy`.
+    pub(crate) fn view(&self, policy: &Policy) -> ComponentView {
+        // Each slot makes the component negative over a window that starts in the past, and a
+        // positive slot makes it positive until its fact goes stale; `observed` answers
+        // negative if any window covers `now`, so only the latest end of each matters.
+        let hold_down = policy.hold_down_ms;
+        let (mut negative_until_ms, mut positive_until_ms) = (0, 0);
+        for s in self.slots.iter().flatten() {
+            let stale_at = s.at_ms.saturating_add(policy.ttl_ms(s.fact.class()));
+            let v = verdict(&s.fact);
+            // A negative fact: negative while fresh, then for the hold-down (`observed` skips
+            // the hold-down when it ended at 0, and then it was never fresh either). Any other
+            // fact: the hold-down after the negative one it replaced, if there was one.
+            let ended = match v {
+                Some(Evidence::Negative) => stale_at,
+                _ => s.negative_until_ms,
+            };
+            if ended != 0 {
+                negative_until_ms = negative_until_ms.max(ended.saturating_add(hold_down));
+            }
+            if v == Some(Evidence::Positive) {
+                positive_until_ms = positive_until_ms.max(stale_at);
+            }
+        }
+        ComponentView {
+            negative_until_ms,
+            positive_until_ms,
+            tripped: self.health.consecutive_failures >= policy.failure_threshold,
+            open_until_ms: self.health.opened_at_ms.saturating_add(policy.cool_down_ms),
+        }
+    }
+}
+
 /// Facts about one PSAP.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PsapFacts {
