@@ -62,7 +62,7 @@ impl Published {
 struct Writer {
     /// Buffers for the next publications, reused when no reader still holds them: the two
     /// states published before the current one. With one spare, a reader still planning on the
-    /// previous state (or preempted while it does) made about one update in twenty allocate a
+    /// previous state (or preempted while it does) made one update in twenty to fifty allocate a
     /// new buffer under a writer storm; with two, such a reader pins only one of them.
     spares: [Option<Arc<Published>>; 2],
     next_policy_version: u64,
