@@ -16,10 +16,10 @@
 use std::sync::Arc;
 
 use crate::plan::{Attempt, Attempts, LeftOut, LeftOutReason, LeftOuts, Plan, Reason};
-use crate::policy::{ComponentSet, Policy, Route};
+use crate::policy::{ComponentSet, Policy, Route, MAX_COMPONENTS};
 use crate::request::CallRequest;
-use crate::route::{Capabilities, Media, RouteId};
-use crate::state::{Breaker, Evidence, Snapshot};
+use crate::route::{Capabilities, Media, RouteId, MAX_ROUTES};
+use crate::state::{Breaker, ComponentView, Evidence, Snapshot};
 
 /// What a call session adds to a plain request.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,12 +40,45 @@ pub fn plan(
     now_ms: u64,
     constraints: &Constraints<'_>,
 ) -> Plan {
-    let mut attempts = Attempts::new();
-    let mut left_out = LeftOuts::new();
-    let mut ranked: smallvec::SmallVec<[(Evidence, usize, Attempt); 16]> =
-        smallvec::SmallVec::new();
+    plan_with_views(request, snapshot, policy, None, now_ms, constraints)
+}
+
+/// [`plan`], reading each component's evidence and breaker from `views` (which must have been
+/// made from `snapshot` under `policy`) instead of working them out from `snapshot`.
+pub(crate) fn plan_with_views(
+    request: &CallRequest,
+    snapshot: &Snapshot,
+    policy: &Arc<Policy>,
+    views: Option<&[ComponentView; MAX_COMPONENTS]>,
+    now_ms: u64,
+    constraints: &Constraints<'_>,
+) -> Plan {
+    // The plan is built in place (it is returned by value, and moving its fixed tables at the
+    // end cost a memcpy of about 800 bytes per decision).
+    let mut plan = Plan {
+        request: *request,
+        attempts: Attempts::new(),
+        left_out: LeftOuts::new(),
+        fail_open: false,
+        psap_state: snapshot.psap_state(request.psap, policy, now_ms),
+        epoch: snapshot.epoch,
+        made_at_ms: now_ms,
+        policy: Arc::clone(policy),
+    };
     let preference = policy.preference(request.media, request.psap);
     let text_ready = snapshot.psap_text_ready(request.psap, policy, now_ms);
+
+    // Each route's position in the preference list (`NOT_LISTED` if absent), looked up once
+    // rather than searched for per route. A validated policy lists each route at most once and
+    // has at most `MAX_ROUTES` routes, so every index and position fits.
+    const NOT_LISTED: u8 = u8::MAX;
+    let mut rank_of = [NOT_LISTED; MAX_ROUTES];
+    for (rank, &index) in preference.iter().enumerate() {
+        rank_of[index as usize] = rank as u8;
+    }
+    // Usable routes by preference rank. Ranks are unique, so walking this table once per
+    // evidence class yields the order of (class, rank) with no sort.
+    let mut by_rank: [Option<Attempt>; MAX_ROUTES] = [None; MAX_ROUTES];
 
     // Rule 5: hard constraints exclude, in policy order so the left-out list reads predictably.
     for (index, route) in policy.routes().iter().enumerate() {
@@ -54,82 +87,88 @@ pub fn plan(
             reason,
             missing,
         };
-        let Some(rank) = preference.iter().position(|&i| i as usize == index) else {
-            left_out.push(leave(LeftOutReason::NotPreferred, Capabilities::NONE));
+        let rank = rank_of[index];
+        if rank == NOT_LISTED {
+            plan.left_out
+                .push(leave(LeftOutReason::NotPreferred, Capabilities::NONE));
             continue;
-        };
+        }
         let missing = route.requires.missing_from(request.caller);
         if !missing.is_empty() {
-            left_out.push(leave(LeftOutReason::MissingCapability, missing));
+            plan.left_out
+                .push(leave(LeftOutReason::MissingCapability, missing));
             continue;
         }
         if route.kind.needs_text_ready_psap() && !text_ready {
-            left_out.push(leave(LeftOutReason::PsapNotTextReady, Capabilities::NONE));
+            plan.left_out
+                .push(leave(LeftOutReason::PsapNotTextReady, Capabilities::NONE));
             continue;
         }
         if constraints.failed.contains(&route.id) {
-            left_out.push(leave(LeftOutReason::AlreadyFailed, Capabilities::NONE));
+            plan.left_out
+                .push(leave(LeftOutReason::AlreadyFailed, Capabilities::NONE));
             continue;
         }
         let Some(media) = media_for(route, request) else {
-            left_out.push(leave(LeftOutReason::NotPreferred, Capabilities::NONE));
+            plan.left_out
+                .push(leave(LeftOutReason::NotPreferred, Capabilities::NONE));
             continue;
         };
-        let attempt = assess(
+        by_rank[rank as usize] = Some(assess(
             route,
             index,
             media,
             request,
             snapshot,
             policy,
+            views,
             now_ms,
             constraints.suspect,
-        );
-        ranked.push((attempt.evidence, rank, attempt));
+        ));
     }
+    let by_rank = &by_rank[..preference.len()];
 
     // Rule 2: fresh positive, then unknown, then negative; policy preference within a class.
-    ranked.sort_unstable_by_key(|&(class, rank, _)| (class, rank));
-
-    let has_verified = ranked
-        .first()
-        .is_some_and(|(c, _, _)| *c == Evidence::Positive);
+    let has_verified = by_rank
+        .iter()
+        .flatten()
+        .any(|a| a.evidence == Evidence::Positive);
     let mut remaining = constraints.remaining_ms.unwrap_or(policy.budget_ms);
-    for &(class, _, mut attempt) in &ranked {
-        if class == Evidence::Unknown && !policy.allow_unverified && has_verified {
-            left_out.push(LeftOut {
-                route: attempt.route,
-                reason: LeftOutReason::Unverified,
-                missing: Capabilities::NONE,
-            });
-            continue;
+    for class in [Evidence::Positive, Evidence::Unknown, Evidence::Negative] {
+        for &attempt in by_rank.iter().flatten() {
+            if attempt.evidence != class {
+                continue;
+            }
+            let mut attempt = attempt;
+            if class == Evidence::Unknown && !policy.allow_unverified && has_verified {
+                plan.left_out.push(LeftOut {
+                    route: attempt.route,
+                    reason: LeftOutReason::Unverified,
+                    missing: Capabilities::NONE,
+                });
+                continue;
+            }
+            // Rule 6: never promise more time than remains.
+            if remaining == 0 {
+                plan.left_out.push(LeftOut {
+                    route: attempt.route,
+                    reason: LeftOutReason::OverBudget,
+                    missing: Capabilities::NONE,
+                });
+                continue;
+            }
+            attempt.timeout_ms = attempt.timeout_ms.min(remaining);
+            remaining -= attempt.timeout_ms;
+            plan.attempts.push(attempt);
         }
-        // Rule 6: never promise more time than remains.
-        if remaining == 0 {
-            left_out.push(LeftOut {
-                route: attempt.route,
-                reason: LeftOutReason::OverBudget,
-                missing: Capabilities::NONE,
-            });
-            continue;
-        }
-        attempt.timeout_ms = attempt.timeout_ms.min(remaining);
-        remaining -= attempt.timeout_ms;
-        attempts.push(attempt);
     }
 
-    let fail_open =
-        !attempts.is_empty() && attempts.iter().all(|a| a.evidence == Evidence::Negative);
-    Plan {
-        request: *request,
-        attempts,
-        left_out,
-        fail_open,
-        psap_state: snapshot.psap_state(request.psap, policy, now_ms),
-        epoch: snapshot.epoch,
-        made_at_ms: now_ms,
-        policy: Arc::clone(policy),
-    }
+    plan.fail_open = !plan.attempts.is_empty()
+        && plan
+            .attempts
+            .iter()
+            .all(|a| a.evidence == Evidence::Negative);
+    plan
 }
 
 /// The media to use on `route` for `request`: the requested one where the route carries it;
@@ -159,6 +198,7 @@ fn assess(
     request: &CallRequest,
     snapshot: &Snapshot,
     policy: &Policy,
+    views: Option<&[ComponentView; MAX_COMPONENTS]>,
     now_ms: u64,
     suspect: ComponentSet,
 ) -> Attempt {
@@ -173,14 +213,14 @@ fn assess(
     let mut breaker = snapshot.route_health(index).breaker(policy, now_ms);
     let (mut observed_blame, mut breaker_blame) = (None, None);
     for c in route.needs.iter() {
-        let state = snapshot.component(c);
         let (observed, b) = if suspect.contains(c) {
             (Evidence::Negative, Breaker::Open)
         } else {
-            (
-                state.observed(policy, now_ms),
-                state.health.breaker(policy, now_ms),
-            )
+            let view = match views {
+                Some(views) => views[c.0 as usize],
+                None => snapshot.component(c).view(policy),
+            };
+            (view.observed(now_ms), view.breaker(now_ms))
         };
         if observed > class {
             class = observed;

@@ -14,26 +14,84 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use thiserror::Error;
 
-use crate::observation::{ComponentId, Observation, Outcome};
+use crate::observation::{ComponentId, Observation, Outcome, Subject};
 use crate::plan::{Attempt, Plan};
 use crate::planner::{self, Constraints};
-use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat};
+use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat, MAX_COMPONENTS};
 use crate::request::CallRequest;
 use crate::route::{RouteId, MAX_ROUTES};
-use crate::state::{blamed_components, Snapshot, Update, UpdateError};
+use crate::state::{blamed_components, ComponentView, Snapshot, Update, UpdateError};
 
 /// The state and the policy it is read with, published together so they always agree.
 #[derive(Debug, Clone)]
 struct Published {
     snapshot: Snapshot,
     policy: Arc<Policy>,
+    /// Each of the policy's components reduced to what a decision asks of it (defaults past
+    /// the policy's components): computed by the writer for what a batch changed, so readers
+    /// do not walk fact slots on every decision.
+    views: [ComponentView; MAX_COMPONENTS],
+}
+
+impl Published {
+    fn new(snapshot: Snapshot, policy: Arc<Policy>) -> Published {
+        let mut published = Published {
+            snapshot,
+            policy,
+            views: [ComponentView::default(); MAX_COMPONENTS],
+        };
+        published.refresh_views(ComponentSet(u32::MAX));
+        published
+    }
+
+    /// Recomputes the views of the policy's components in `changed`.
+    fn refresh_views(&mut self, changed: ComponentSet) {
+        for (i, view) in self.views[..self.policy.components().len()]
+            .iter_mut()
+            .enumerate()
+        {
+            let c = ComponentId(i as u16);
+            if changed.contains(c) {
+                *view = self.snapshot.component(c).view(&self.policy);
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
 struct Writer {
-    /// A buffer for the next publication; reused when no reader still holds it.
-    spare: Option<Arc<Published>>,
+    /// Buffers for the next publications, reused when no reader still holds them: the two
+    /// states published before the current one. With one spare, a reader still planning on the
+    /// previous state (or preempted while it does) made one update in twenty to fifty allocate a
+    /// new buffer under a writer storm; with two, such a reader pins only one of them.
+    spares: [Option<Arc<Published>>; 2],
     next_policy_version: u64,
+}
+
+impl Writer {
+    /// A spare buffer no reader holds, if there is one.
+    fn take_unshared(&mut self) -> Option<Arc<Published>> {
+        for slot in &mut self.spares {
+            if let Some(buffer) = slot {
+                if Arc::get_mut(buffer).is_some() {
+                    return slot.take();
+                }
+            }
+        }
+        None
+    }
+
+    /// Keeps `buffer` for reuse; if both spares are kept already (readers held both, so a
+    /// buffer was allocated), one of them is let go and freed when its last reader is done.
+    fn keep(&mut self, buffer: Arc<Published>) {
+        match self.spares.iter_mut().find(|s| s.is_none()) {
+            Some(slot) => *slot = Some(buffer),
+            None => {
+                self.spares.swap(0, 1);
+                self.spares[1] = Some(buffer);
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -73,15 +131,12 @@ impl Router {
     /// A router with no observations yet, using `policy`.
     pub fn new(mut policy: Policy) -> Router {
         policy.set_version(1);
-        let published = Published {
-            snapshot: Snapshot::default(),
-            policy: Arc::new(policy),
-        };
+        let published = Published::new(Snapshot::default(), Arc::new(policy));
         Router {
             shared: Arc::new(Shared {
                 current: ArcSwap::from_pointee(published),
                 writer: Mutex::new(Writer {
-                    spare: None,
+                    spares: [None, None],
                     next_policy_version: 2,
                 }),
             }),
@@ -112,12 +167,11 @@ impl Router {
         policy.set_version(version);
         let current = self.shared.current.load_full();
         let snapshot = current.snapshot.remap(&current.policy, &policy);
-        self.shared.current.store(Arc::new(Published {
-            snapshot,
-            policy: Arc::new(policy),
-        }));
-        // The old buffer is sized for nothing in particular, but its policy is stale: drop it.
-        writer.spare = None;
+        self.shared
+            .current
+            .store(Arc::new(Published::new(snapshot, Arc::new(policy))));
+        // The old buffers hold a stale policy and state laid out for it: drop them.
+        writer.spares = [None, None];
         version
     }
 
@@ -133,10 +187,24 @@ impl Router {
         I: IntoIterator<Item = Update>,
     {
         self.publish(|next| {
+            let mut changed = ComponentSet::default();
             for (index, update) in updates.into_iter().enumerate() {
                 next.snapshot.apply(&update, index, &next.policy)?;
+                // Applied, so its component or route is the policy's.
+                match update {
+                    Update::Observe(o) => match o.subject {
+                        Subject::Component(c) => changed.insert(c),
+                        Subject::Psap(_) => {}
+                    },
+                    // An outcome feeds the breakers of (some of) the route's components.
+                    Update::Outcome { route, .. } => {
+                        if let Some(r) = next.policy.route(route) {
+                            changed.0 |= r.needs.0;
+                        }
+                    }
+                }
             }
-            Ok(())
+            Ok(changed)
         })
     }
 
@@ -164,33 +232,46 @@ impl Router {
         }])
     }
 
+    /// Builds the next state with `build`, which returns the components it changed, and
+    /// publishes it.
     fn publish<F>(&self, build: F) -> Result<u64, UpdateError>
     where
-        F: FnOnce(&mut Published) -> Result<(), UpdateError>,
+        F: FnOnce(&mut Published) -> Result<ComponentSet, UpdateError>,
     {
         let mut writer = self.shared.writer.lock();
         let current = self.shared.current.load();
-        // Reuse the spare buffer unless a reader still holds it.
-        let mut next = match writer.spare.take() {
-            Some(mut spare) => match Arc::get_mut(&mut spare) {
-                Some(_) => spare,
-                None => Arc::new((**current).clone()),
-            },
-            None => Arc::new((**current).clone()),
-        };
+        // Reuse a spare buffer unless readers still hold both.
+        let mut next = writer
+            .take_unshared()
+            .unwrap_or_else(|| Arc::new((**current).clone()));
         let buffer = Arc::get_mut(&mut next).expect("a fresh or unshared buffer has one owner");
-        buffer.snapshot.clone_from(&current.snapshot);
-        if !Arc::ptr_eq(&buffer.policy, &current.policy) {
+        if Arc::ptr_eq(&buffer.policy, &current.policy) {
+            buffer
+                .snapshot
+                .clone_used_from(&current.snapshot, &current.policy);
+            let used = current.policy.components().len();
+            buffer.views[..used].copy_from_slice(&current.views[..used]);
+        } else {
+            buffer.snapshot.clone_from(&current.snapshot);
             buffer.policy = Arc::clone(&current.policy);
+            buffer.views = current.views;
         }
         drop(current);
-        if let Err(e) = build(buffer) {
-            writer.spare = Some(next);
-            return Err(e);
+        match build(buffer) {
+            Ok(changed) => buffer.refresh_views(changed),
+            Err(e) => {
+                writer.keep(next);
+                return Err(e);
+            }
         }
+        debug_assert!(
+            buffer.views == Published::new(buffer.snapshot.clone(), buffer.policy.clone()).views,
+            "the views of every changed component were refreshed"
+        );
         buffer.snapshot.epoch += 1;
         let epoch = buffer.snapshot.epoch;
-        writer.spare = Some(self.shared.current.swap(next));
+        let previous = self.shared.current.swap(next);
+        writer.keep(previous);
         Ok(epoch)
     }
 
@@ -201,10 +282,11 @@ impl Router {
 
     fn plan_with(&self, request: &CallRequest, now_ms: u64, constraints: &Constraints<'_>) -> Plan {
         let current = self.shared.current.load();
-        planner::plan(
+        planner::plan_with_views(
             request,
             &current.snapshot,
             &current.policy,
+            Some(&current.views),
             now_ms,
             constraints,
         )

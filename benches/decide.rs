@@ -1,0 +1,217 @@
+//! Criterion benches of the hot path, with the naive baseline measured in the same run so the
+//! results read as ratios even on a noisy machine. `benches/latency.rs` gives the percentiles
+//! criterion does not.
+//!
+//! Run: `cargo bench --bench decide`; summarise: `python3 benches/table.py`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use sosroute::{Capabilities, Next, Outcome, Plan, RejectCause, Router};
+
+mod common;
+mod naive;
+
+/// Route counts of the scaling bench; 16 is `MAX_ROUTES`.
+const ROUTE_COUNTS: [usize; 4] = [2, 4, 8, 16];
+/// Route count of every other bench (the issue's target).
+const ROUTES: usize = 8;
+
+/// Keeps a plan observable to the optimiser and drops it, as a caller would, inside the timed
+/// routine. Routines return this `()` rather than the plan: criterion 0.5's stable black box
+/// passes a routine's return value through `read_volatile`, which for a ~1 KB `Plan` is a
+/// word-by-word copy costing about 80 ns, more than half of the decision being measured.
+fn keep<T>(plan: T) {
+    black_box(&plan);
+}
+
+fn config() -> Criterion {
+    // About 3 s per bench: the whole suite runs in about a minute and a half.
+    Criterion::default()
+        .sample_size(50)
+        .warm_up_time(Duration::from_millis(700))
+        .measurement_time(Duration::from_secs(2))
+}
+
+/// Plan latency against the number of routes.
+fn plan_vs_routes(c: &mut Criterion) {
+    let mut group = c.benchmark_group("plan");
+    for routes in ROUTE_COUNTS {
+        let router = common::router(routes);
+        let request = common::request(1, common::NOW);
+        group.bench_with_input(BenchmarkId::new("routes", routes), &routes, |b, _| {
+            b.iter(|| keep(router.plan(black_box(&request))))
+        });
+    }
+    group.finish();
+}
+
+/// One call that fails on every route it is offered until the last one connects; returns the
+/// attempts made.
+fn full_fallback(router: &Router, call_id: u64) -> u32 {
+    let mut call = router.begin(common::request(call_id, common::NOW));
+    let mut now = common::NOW;
+    loop {
+        match call.next_attempt(now).expect("no attempt is in flight") {
+            Next::Attempt(_) => {
+                now += 1_000;
+                let outcome = if call.attempts() as usize == ROUTES {
+                    Outcome::Connected
+                } else {
+                    Outcome::Rejected {
+                        cause: RejectCause::Congestion,
+                        code: 503,
+                    }
+                };
+                call.report(outcome, now).expect("an attempt is in flight");
+            }
+            Next::Done(_) => return call.attempts(),
+        }
+    }
+}
+
+/// Call sessions: the first decision of a call, and a whole call through a full fallback
+/// (8 decisions and 8 reports, each report publishing the route's breaker update).
+fn session(c: &mut Criterion) {
+    let mut group = c.benchmark_group("session");
+    let router = common::router(ROUTES);
+    group.bench_function("next_attempt/8", |b| {
+        b.iter(|| {
+            let mut call = router.begin(black_box(common::request(1, common::NOW)));
+            call.next_attempt(black_box(common::NOW))
+        })
+    });
+    assert_eq!(full_fallback(&router, 0), ROUTES as u32);
+    group.bench_function("full_fallback/8", |b| {
+        b.iter(|| full_fallback(&router, black_box(2)))
+    });
+    group.finish();
+}
+
+/// State updates: one observation, and a batch of one observation per component.
+fn update(c: &mut Criterion) {
+    let mut group = c.benchmark_group("update");
+    let router = common::router(ROUTES);
+    let mut tick = 0u64;
+    group.bench_function("single_observation", |b| {
+        b.iter(|| {
+            tick += 1;
+            router.observe(black_box(common::one_observation(tick)))
+        })
+    });
+    let batch = common::observations(ROUTES, common::OBSERVED_AT);
+    group.bench_function("batch_of_12", |b| {
+        b.iter(|| router.update(black_box(&batch)))
+    });
+    group.finish();
+}
+
+/// The same decision through each path a host can take, side by side (STYLE.md): one bench
+/// function per path, named `path/<path>/plan_8`, all on this router state and request.
+fn path(c: &mut Criterion) {
+    let mut group = c.benchmark_group("path");
+    let router = common::router(ROUTES);
+    let request = common::request(1, common::NOW);
+    group.bench_function("rust/plan_8", |b| {
+        b.iter(|| keep(router.plan(black_box(&request))))
+    });
+    group.finish();
+}
+
+/// Plan latency with the state idle, then while a writer storms it. Readers never wait for the
+/// writer; what remains is cache traffic on the freshly published snapshots.
+fn writer_storm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("writer_storm");
+    let router = common::router(ROUTES);
+    let request = common::request(1, common::NOW);
+    group.bench_function("plan_8/idle", |b| {
+        b.iter(|| keep(router.plan(black_box(&request))))
+    });
+    let storm = common::WriterStorm::start(&router, ROUTES);
+    let epoch_before = router.snapshot().epoch;
+    let started = std::time::Instant::now();
+    group.bench_function("plan_8/storm", |b| {
+        b.iter(|| keep(router.plan(black_box(&request))))
+    });
+    let elapsed = started.elapsed();
+    let batches = storm.stop();
+    let published = router.snapshot().epoch - epoch_before;
+    println!(
+        "writer storm: {batches} batches of 12 observations applied in {:.1} s \
+         ({:.0} batches/s, {published} publications seen)",
+        elapsed.as_secs_f64(),
+        batches as f64 / elapsed.as_secs_f64()
+    );
+    group.finish();
+}
+
+/// The naive baseline, on the same policy and the same observations.
+fn baseline(c: &mut Criterion) {
+    let mut group = c.benchmark_group("naive");
+    let policy = common::policy(ROUTES);
+    let naive = std::sync::Arc::new(naive::NaiveRouter::new(&policy));
+    for o in common::observations(ROUTES, common::OBSERVED_AT) {
+        naive.observe(&o);
+    }
+    // The baseline must make the same decision, or the ratio means nothing.
+    let router = common::router(ROUTES);
+    let plan: Plan = router.plan(&common::request(1, common::NOW));
+    let ours: Vec<&str> = plan
+        .attempts
+        .iter()
+        .map(|a| plan.route_name(a.route))
+        .collect();
+    let theirs = naive.plan(Capabilities::ALL, &[], common::NOW);
+    let theirs: Vec<&str> = theirs.attempts.iter().map(|a| a.route.as_str()).collect();
+    assert_eq!(ours, theirs, "the baseline orders routes as sosroute does");
+
+    group.bench_function("plan_8", |b| {
+        b.iter(|| keep(naive.plan(black_box(Capabilities::ALL), &[], black_box(common::NOW))))
+    });
+    // The same storm as `writer_storm`: the naive router's readers queue behind its lock.
+    let storm = common::WriterStorm::with(ROUTES, {
+        let naive = naive.clone();
+        move |batch| batch.iter().for_each(|o| naive.observe(o))
+    });
+    group.bench_function("plan_8/storm", |b| {
+        b.iter(|| keep(naive.plan(black_box(Capabilities::ALL), &[], black_box(common::NOW))))
+    });
+    storm.stop();
+    let mut tick = 0u64;
+    group.bench_function("single_observation", |b| {
+        b.iter(|| {
+            tick += 1;
+            naive.observe(black_box(&common::one_observation(tick)))
+        })
+    });
+    group.bench_function("full_fallback/8", |b| {
+        b.iter(|| {
+            // A call walking the naive plan, re-planning after every failure, like the session.
+            let mut failed: Vec<String> = Vec::new();
+            let mut now = common::NOW;
+            loop {
+                let plan = naive.plan(Capabilities::ALL, &failed, black_box(now));
+                let Some(next) = plan.attempts.into_iter().next() else {
+                    break;
+                };
+                now += 1_000;
+                if failed.len() + 1 == ROUTES {
+                    naive.record(&next.route, true, now);
+                    break;
+                }
+                naive.record(&next.route, false, now);
+                failed.push(next.route);
+            }
+            failed.len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = plan_vs_routes, session, update, path, writer_storm, baseline
+}
+criterion_main!(benches);
