@@ -1,35 +1,69 @@
 #!/usr/bin/env python3
 """Checks that each decision-rule property in tests/rules.rs can fail.
 
-For each rule it applies one deliberate bug to the planner, runs that rule's property, expects
-FAILED, and restores the sources with `git checkout src/`. Run from the repository root on a
-clean tree:
+For each rule it applies one deliberate bug to the planner (or the state store), runs that rule's
+property and expects it to FAIL, then restores the sources. Run from the repository root:
 
-    for r in 1 2 3 4 5 6 7 8; do python3 tests/mutate_planner.py $r && \
-      cargo test --release --test rules rule_$r 2>&1 | grep "^test rule_$r"; git checkout -q src/; done
+    python3 tests/mutate_planner.py          # all eight rules
+    python3 tests/mutate_planner.py 4        # one rule
 
-Every line must end in FAILED. A property that passes against its broken planner asserts nothing.
+It exits non-zero if a property passes against its broken planner: such a property asserts
+nothing.
 """
-rule=sys.argv[1]
+import subprocess
+import sys
+
+P = 'src/planner.rs'
+S = 'src/state.rs'
+
+
 def sub(path, old, new):
-    s=open(path).read()
+    s = open(path).read()
     assert old in s, (path, old)
-    open(path,'w').write(s.replace(old,new,1))
-P='src/planner.rs'; S='src/state.rs'
-if rule=='1':
-    sub(P,"        // Rule 6: never promise more time than remains.","        if class == Evidence::Negative { continue; }\n        // Rule 6: never promise more time than remains.")
-elif rule=='2':
-    sub(P,"    ranked.sort_unstable_by_key(|&(class, rank, _)| (class, rank));","    ranked.sort_unstable_by_key(|&(_class, rank, _)| rank);")
-elif rule=='3':
-    sub(P,"        if b > breaker {","        if false && b > breaker {")
-    sub(P,"    let mut breaker = snapshot.route_health(index).breaker(policy, now_ms);","    let mut breaker = { let _ = index; Breaker::Closed };")
-elif rule=='4':
-    sub(S,"now_ms < negative_until.saturating_add(policy.hold_down_ms)","now_ms < negative_until")
-elif rule=='5':
-    sub(P,"if route.kind.needs_text_ready_psap() && !text_ready {","if route.kind.needs_text_ready_psap() && !text_ready && false {")
-elif rule=='6':
-    sub(P,"        attempt.timeout_ms = attempt.timeout_ms.min(remaining);\n        remaining -= attempt.timeout_ms;","        remaining = remaining.saturating_sub(attempt.timeout_ms);")
-elif rule=='7':
-    sub(P,"    ranked.sort_unstable_by_key(|&(class, rank, _)| (class, rank));","    static FLIP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n    let flip = FLIP.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1;\n    ranked.sort_unstable_by_key(|&(class, rank, _)| (class, if flip { 99 - rank } else { rank }));")
-elif rule=='8':
-    sub(P,"    ranked.sort_unstable_by_key(|&(class, rank, _)| (class, rank));","    ranked.sort_unstable_by_key(|&(class, rank, _)| (match class { Evidence::Positive => 2, Evidence::Unknown => 1, Evidence::Negative => 3 }, rank));")
+    open(path, 'w').write(s.replace(old, new, 1))
+
+
+def mutate(rule):
+    LOOP = "    for class in [Evidence::Positive, Evidence::Unknown, Evidence::Negative] {"
+    if rule=='1':
+        sub(P,"            // Rule 6: never promise more time than remains.","            if class == Evidence::Negative { continue; }\n            // Rule 6: never promise more time than remains.")
+    elif rule=='2':
+        sub(P,"            if attempt.evidence != class {","            if class != Evidence::Positive {")
+    elif rule=='3':
+        sub(P,"        if b > breaker {","        if false && b > breaker {")
+        sub(P,"    let mut breaker = snapshot.route_health(index).breaker(policy, now_ms);","    let mut breaker = { let _ = index; Breaker::Closed };")
+    elif rule=='4':
+        sub(S,"let hold_down = policy.hold_down_ms;","let hold_down = 0;")
+        sub(S,"now_ms < negative_until.saturating_add(policy.hold_down_ms)","now_ms < negative_until")
+    elif rule=='5':
+        sub(P,"if route.kind.needs_text_ready_psap() && !text_ready {","if route.kind.needs_text_ready_psap() && !text_ready && false {")
+    elif rule=='6':
+        sub(P,"            attempt.timeout_ms = attempt.timeout_ms.min(remaining);\n            remaining -= attempt.timeout_ms;","            remaining = remaining.saturating_sub(attempt.timeout_ms);")
+    elif rule=='7':
+        sub(P,LOOP,"    static FLIP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n    let flip = FLIP.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1;\n    let classes = if flip { [Evidence::Unknown, Evidence::Positive, Evidence::Negative] } else { [Evidence::Positive, Evidence::Unknown, Evidence::Negative] };\n    for class in classes {")
+    elif rule=='8':
+        sub(P,LOOP,"    for class in [Evidence::Unknown, Evidence::Positive, Evidence::Negative] {")
+
+
+def main():
+    rules = sys.argv[1:] or [str(r) for r in range(1, 9)]
+    originals = {path: open(path).read() for path in (P, S)}
+    survived = []
+    for rule in rules:
+        try:
+            mutate(rule)
+            out = subprocess.run(
+                ['cargo', 'test', '--release', '--test', 'rules', f'rule_{rule}_'],
+                capture_output=True, text=True).stdout
+        finally:
+            for path, text in originals.items():
+                open(path, 'w').write(text)
+        verdict = 'FAILED (good)' if 'test result: FAILED' in out else 'passed: asserts nothing!'
+        print(f'rule {rule}: property {verdict}')
+        if 'test result: FAILED' not in out:
+            survived.append(rule)
+    sys.exit(1 if survived else 0)
+
+
+if __name__ == '__main__':
+    main()
