@@ -8,6 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use sosroute::ffi::sos_call_request;
 use sosroute::{Capabilities, Next, Outcome, Plan, RejectCause, Router};
 
 mod common;
@@ -113,8 +114,119 @@ fn path(c: &mut Criterion) {
     let mut group = c.benchmark_group("path");
     let router = common::router(ROUTES);
     let request = common::request(1, common::NOW);
+    // One decision as a host uses it: plan, read the first attempt, let the plan go.
     group.bench_function("rust/plan_8", |b| {
-        b.iter(|| keep(router.plan(black_box(&request))))
+        b.iter(|| {
+            let plan = router.plan(black_box(&request));
+            keep(plan.attempts[0].route);
+        })
+    });
+
+    // The same decision through the extern "C" functions a C host calls (called from Rust here:
+    // the same machine code a C caller reaches), on a router built through the C ABI too.
+    let c_router = c_path::Router::new(ROUTES);
+    let dialled = "911";
+    let c_request = sos_call_request {
+        struct_size: std::mem::size_of::<sos_call_request>() as u32,
+        media: sosroute::Media::Voice as u32,
+        call_id: 1,
+        dialled: dialled.as_ptr().cast(),
+        dialled_len: dialled.len(),
+        capabilities: Capabilities::ALL.0,
+        psap: 0,
+        now_ms: common::NOW,
+    };
+    assert_eq!(
+        c_router.first_route(&c_request),
+        router.plan(&request).attempts[0].route.0 as u32
+    );
+    group.bench_function("c/plan_8", |b| {
+        b.iter(|| keep(c_router.first_route(black_box(&c_request))))
+    });
+    group.finish();
+}
+
+/// A `sos_router` made and fed through the C ABI, and one decision through it.
+mod c_path {
+    use std::ptr::null_mut;
+
+    use sosroute::ffi::*;
+
+    pub struct Router(*mut sos_router);
+
+    impl Router {
+        /// The bench fixture's policy and observations, through `sos_router_new_from_policy`
+        /// and `sos_router_apply_update` (wire format).
+        pub fn new(routes: usize) -> Router {
+            let text = super::common::policy_toml(routes);
+            let updates: Vec<sosroute::Update> =
+                super::common::observations(routes, super::common::OBSERVED_AT)
+                    .into_iter()
+                    .map(sosroute::Update::Observe)
+                    .collect();
+            let batch = sosroute::wire::encode(&updates).expect("the fixture encodes");
+            let mut router = null_mut();
+            // SAFETY: valid buffers and out-pointers.
+            unsafe {
+                let format = sos_policy_format::Toml as u32;
+                assert_eq!(
+                    sos_router_new_from_policy(
+                        text.as_ptr().cast(),
+                        text.len(),
+                        format,
+                        &mut router
+                    ),
+                    sos_status::SOS_OK
+                );
+                let mut epoch = 0;
+                assert_eq!(
+                    sos_router_apply_update(router, batch.as_ptr(), batch.len(), &mut epoch),
+                    sos_status::SOS_OK
+                );
+            }
+            Router(router)
+        }
+
+        /// `sos_router_plan`, `sos_plan_attempt(0)`, `sos_plan_free`: the first route's id.
+        pub fn first_route(&self, request: &sos_call_request) -> u32 {
+            // SAFETY: a live router, a valid request and out-pointers; the plan is freed once.
+            unsafe {
+                let mut plan = null_mut();
+                assert_eq!(
+                    sos_router_plan(self.0, request, &mut plan),
+                    sos_status::SOS_OK
+                );
+                let mut attempt: sos_attempt = std::mem::zeroed();
+                attempt.struct_size = std::mem::size_of::<sos_attempt>() as u32;
+                assert_eq!(sos_plan_attempt(plan, 0, &mut attempt), sos_status::SOS_OK);
+                sos_plan_free(plan);
+                attempt.route
+            }
+        }
+    }
+
+    impl Drop for Router {
+        fn drop(&mut self) {
+            // SAFETY: made by sos_router_new_from_policy, freed once.
+            unsafe { sos_router_free(self.0) }
+        }
+    }
+}
+
+/// Decoding a wire-format batch of 12 observations (WIRE.md), and decoding plus applying it.
+fn wire(c: &mut Criterion) {
+    let mut group = c.benchmark_group("wire");
+    let updates: Vec<sosroute::Update> = common::observations(ROUTES, common::OBSERVED_AT)
+        .into_iter()
+        .map(sosroute::Update::Observe)
+        .collect();
+    let batch = sosroute::wire::encode(&updates).expect("the fixture encodes");
+    group.bench_function(format!("decode_{}", updates.len()), |b| {
+        b.iter(|| keep(sosroute::wire::decode(black_box(&batch)).expect("valid batch")))
+    });
+    let router = common::router(ROUTES);
+    group.bench_function(format!("decode_apply_{}", updates.len()), |b| {
+        b.iter(|| keep(sosroute::wire::apply(&router, black_box(&batch)).expect("valid batch")))
     });
     group.finish();
 }
@@ -212,6 +324,6 @@ fn baseline(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = config();
-    targets = plan_vs_routes, session, update, path, writer_storm, baseline
+    targets = plan_vs_routes, session, update, path, wire, writer_storm, baseline
 }
 criterion_main!(benches);

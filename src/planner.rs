@@ -60,11 +60,43 @@ pub(crate) fn plan_with_views(
         attempts: Attempts::new(),
         left_out: LeftOuts::new(),
         fail_open: false,
-        psap_state: snapshot.psap_state(request.psap, policy, now_ms),
-        epoch: snapshot.epoch,
+        psap_state: None,
+        epoch: 0,
         made_at_ms: now_ms,
         policy: Arc::clone(policy),
     };
+    fill(
+        &mut plan,
+        request,
+        snapshot,
+        policy,
+        views,
+        now_ms,
+        constraints,
+    );
+    plan
+}
+
+/// [`plan_with_views`] into an existing plan, reusing its tables: a host that keeps a plan
+/// (the C ABI's spare plan handles) saves moving a whole plan per decision.
+pub(crate) fn fill(
+    plan: &mut Plan,
+    request: &CallRequest,
+    snapshot: &Snapshot,
+    policy: &Arc<Policy>,
+    views: Option<&[ComponentView; MAX_COMPONENTS]>,
+    now_ms: u64,
+    constraints: &Constraints<'_>,
+) {
+    plan.request = *request;
+    plan.attempts.clear();
+    plan.left_out.clear();
+    plan.psap_state = snapshot.psap_state(request.psap, policy, now_ms);
+    plan.epoch = snapshot.epoch;
+    plan.made_at_ms = now_ms;
+    if !Arc::ptr_eq(&plan.policy, policy) {
+        plan.policy = Arc::clone(policy);
+    }
     let preference = policy.preference(request.media, request.psap);
     let text_ready = snapshot.psap_text_ready(request.psap, policy, now_ms);
 
@@ -168,7 +200,6 @@ pub(crate) fn plan_with_views(
             .attempts
             .iter()
             .all(|a| a.evidence == Evidence::Negative);
-    plan
 }
 
 /// The media to use on `route` for `request`: the requested one where the route carries it;

@@ -280,6 +280,21 @@ impl Router {
         self.plan_with(request, request.now_ms, &Constraints::default())
     }
 
+    /// Plans `request` into `plan`, reusing its storage: the same decision as [`Router::plan`],
+    /// without moving a whole plan when a host keeps one between calls.
+    pub fn plan_into(&self, request: &CallRequest, plan: &mut Plan) {
+        let current = self.shared.current.load();
+        planner::fill(
+            plan,
+            request,
+            &current.snapshot,
+            &current.policy,
+            Some(&current.views),
+            request.now_ms,
+            &Constraints::default(),
+        );
+    }
+
     fn plan_with(&self, request: &CallRequest, now_ms: u64, constraints: &Constraints<'_>) -> Plan {
         let current = self.shared.current.load();
         planner::plan_with_views(

@@ -284,6 +284,12 @@ proptest! {
         let (pa, pb, pa2) = (a.plan(&request), b.plan(&request), a.plan(&request));
         prop_assert_eq!(&pa, &pb);
         prop_assert_eq!(&pa, &pa2);
+        // Planning into a kept plan (the C ABI does) gives the same plan as a fresh one.
+        let other = CallRequest { media: Media::Text, caller: Capabilities::ALL, ..request };
+        let mut reused = a.plan(&other);
+        a.plan_into(&request, &mut reused);
+        prop_assert_eq!(&reused, &pa);
+        prop_assert_eq!(reused.explain(), pa.explain());
         prop_assert_eq!(pa.explain(), pb.explain());
         prop_assert_eq!(
             serde_json::to_string(&pa.record()).unwrap(),

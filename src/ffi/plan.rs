@@ -2,7 +2,6 @@
 
 use std::cell::RefCell;
 use std::ffi::c_char;
-use std::mem::MaybeUninit;
 
 use crate::plan::Plan;
 
@@ -20,23 +19,44 @@ pub struct sos_plan {
     _private: [u8; 0],
 }
 
-/// Spare plan allocations kept per thread, so planning through C in a loop (plan, read, free)
-/// does not touch the heap after the first round, as planning in Rust does not.
+/// Freed plans kept per thread, so planning through C in a loop (plan, read, free) neither
+/// touches the heap after the first round nor moves a whole plan per decision: the next
+/// `sos_router_plan` plans straight into a kept one.
 const SPARE_PLANS: usize = 4;
 
 thread_local! {
     // Boxed on purpose: each box is a plan's allocation, handed to C as the handle.
     #[allow(clippy::vec_box)]
-    static SPARE: RefCell<Vec<Box<MaybeUninit<Plan>>>> = const { RefCell::new(Vec::new()) };
+    static SPARE: RefCell<Vec<Box<Plan>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn spare() -> Option<Box<Plan>> {
+    SPARE
+        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+        .ok()
+        .flatten()
 }
 
 pub(crate) fn into_handle(plan: Plan) -> *mut sos_plan {
-    let spare = SPARE
-        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
-        .ok()
-        .flatten();
-    let mut slot = spare.unwrap_or_else(|| Box::new(MaybeUninit::uninit()));
-    slot.write(plan);
+    let slot = match spare() {
+        Some(mut slot) => {
+            *slot = plan;
+            slot
+        }
+        None => Box::new(plan),
+    };
+    Box::into_raw(slot).cast::<sos_plan>()
+}
+
+/// `router.plan(request)` as a handle, planned into a kept plan when there is one.
+pub(crate) fn plan_handle(router: &crate::Router, request: &crate::CallRequest) -> *mut sos_plan {
+    let slot = match spare() {
+        Some(mut slot) => {
+            router.plan_into(request, &mut slot);
+            slot
+        }
+        None => Box::new(router.plan(request)),
+    };
     Box::into_raw(slot).cast::<sos_plan>()
 }
 
@@ -64,10 +84,8 @@ pub unsafe extern "C" fn sos_plan_free(plan: *mut sos_plan) {
         if plan.is_null() {
             return;
         }
-        let slot = plan.cast::<MaybeUninit<Plan>>();
-        // The handle holds an initialised plan (made by `into_handle`): drop it, keep the memory.
-        std::ptr::drop_in_place((*slot).as_mut_ptr());
-        let mut slot = Some(Box::from_raw(slot));
+        // Kept whole: the next plan on this thread overwrites it in place.
+        let mut slot = Some(Box::from_raw(plan.cast::<Plan>()));
         let _ = SPARE.try_with(|s| {
             if let Ok(mut s) = s.try_borrow_mut() {
                 if s.len() < SPARE_PLANS {

@@ -388,8 +388,7 @@ pub unsafe extern "C" fn sos_router_plan(
 ) -> sos_status {
     ffi_boundary!(nonnull(router, request, plan_out) {
         let request = convert::request(&read_struct(request, "request")?)?;
-        let plan = self::router(router).plan(&request);
-        *plan_out = super::plan::into_handle(plan);
+        *plan_out = super::plan::plan_handle(self::router(router), &request);
         Ok(sos_status::SOS_OK)
     })
 }
