@@ -83,3 +83,53 @@ fn wire_regressions_run() {
         }
     }
 }
+
+/// The policy written back out, as TOML and as JSON, parses to an equal policy.
+fn assert_round_trips(name: &str, policy: &Policy) {
+    let toml_text = toml::to_string(policy.spec()).unwrap();
+    assert_eq!(
+        &Policy::from_toml(&toml_text).unwrap(),
+        policy,
+        "{name}: TOML"
+    );
+    let json = serde_json::to_string(policy.spec()).unwrap();
+    assert_eq!(
+        &Policy::from_json(&json).unwrap(),
+        policy,
+        "{name}: JSON\n{json}"
+    );
+}
+
+#[test]
+fn policy_regressions_round_trip() {
+    let found = files("fuzz/regressions/policy_parse");
+    assert!(!found.is_empty());
+    for (name, bytes) in found {
+        let format = if bytes[0] % 2 == 0 {
+            PolicyFormat::Toml
+        } else {
+            PolicyFormat::Json
+        };
+        let Ok(text) = std::str::from_utf8(&bytes[1..]) else {
+            continue;
+        };
+        if let Ok(policy) = Policy::parse(text, format) {
+            assert_round_trips(&name, &policy);
+        }
+    }
+}
+
+/// Found by the `policy_parse` fuzz target (`fuzz/regressions/policy_parse/json-float-round-trip`):
+/// `ttl.radio_s = 1.0222222222222221` written out as JSON read back one unit in the last place
+/// off, so a policy exported to JSON was not the policy in force. serde_json's `float_roundtrip`
+/// parser reads back exactly what it writes.
+#[test]
+fn policy_json_keeps_every_float_exact() {
+    let text = sosroute::policy::US_HANDSET_TOML
+        .replace("radio_s = 30.0", "radio_s = 1.0222222222222221")
+        .replace("cool_down_s = 60.0", "cool_down_s = 0.30000000000000004")
+        .replace("total_s = 180.0", "total_s = 179.99999999999997");
+    let policy = Policy::from_toml(&text).unwrap();
+    assert_eq!(policy.spec().ttl.radio_s, 1.0222222222222221);
+    assert_round_trips("handset with awkward floats", &policy);
+}
