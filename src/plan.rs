@@ -150,6 +150,20 @@ impl PartialEq for Plan {
 }
 
 impl Plan {
+    /// A plan for `request` with nothing in it yet, for the planner to fill.
+    pub(crate) fn empty(request: &CallRequest, policy: &Arc<Policy>) -> Plan {
+        Plan {
+            request: *request,
+            attempts: Attempts::new(),
+            left_out: LeftOuts::new(),
+            fail_open: false,
+            psap_state: None,
+            epoch: 0,
+            made_at_ms: request.now_ms,
+            policy: Arc::clone(policy),
+        }
+    }
+
     /// Version of the policy it was made with.
     pub fn policy_version(&self) -> u64 {
         self.policy.version()

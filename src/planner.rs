@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use crate::plan::{Attempt, Attempts, LeftOut, LeftOutReason, LeftOuts, Plan, Reason};
+use crate::plan::{Attempt, LeftOut, LeftOutReason, Plan, Reason};
 use crate::policy::{ComponentSet, Policy, Route, MAX_COMPONENTS};
 use crate::request::CallRequest;
 use crate::route::{Capabilities, Media, RouteId, MAX_ROUTES};
@@ -55,16 +55,7 @@ pub(crate) fn plan_with_views(
 ) -> Plan {
     // The plan is built in place (it is returned by value, and moving its fixed tables at the
     // end cost a memcpy of about 800 bytes per decision).
-    let mut plan = Plan {
-        request: *request,
-        attempts: Attempts::new(),
-        left_out: LeftOuts::new(),
-        fail_open: false,
-        psap_state: None,
-        epoch: 0,
-        made_at_ms: now_ms,
-        policy: Arc::clone(policy),
-    };
+    let mut plan = Plan::empty(request, policy);
     fill(
         &mut plan,
         request,
