@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use sosroute::ffi::sos_call_request;
-use sosroute::{Capabilities, Next, Outcome, Plan, RejectCause, Router};
+use sosroute::{Capabilities, Next, Plan, Router};
 
 mod common;
 mod naive;
@@ -57,14 +57,7 @@ fn full_fallback(router: &Router, call_id: u64) -> u32 {
         match call.next_attempt(now).expect("no attempt is in flight") {
             Next::Attempt(_) => {
                 now += 1_000;
-                let outcome = if call.attempts() as usize == ROUTES {
-                    Outcome::Connected
-                } else {
-                    Outcome::Rejected {
-                        cause: RejectCause::Congestion,
-                        code: 503,
-                    }
-                };
+                let outcome = common::fallback_outcome(call.attempts(), ROUTES);
                 call.report(outcome, now).expect("an attempt is in flight");
             }
             Next::Done(_) => return call.attempts(),

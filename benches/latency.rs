@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use sosroute::{Next, Outcome, RejectCause};
+use sosroute::Next;
 
 mod common;
 mod naive;
@@ -62,14 +62,7 @@ fn next_attempts(router: &sosroute::Router, calls: usize) -> Vec<u64> {
             samples.push(start.elapsed().as_nanos() as u64);
             let Next::Attempt(_) = next else { break };
             now += 1_000;
-            let outcome = if call.attempts() as usize == ROUTES {
-                Outcome::Connected
-            } else {
-                Outcome::Rejected {
-                    cause: RejectCause::Congestion,
-                    code: 503,
-                }
-            };
+            let outcome = common::fallback_outcome(call.attempts(), ROUTES);
             call.report(outcome, now).expect("an attempt is in flight");
         }
     }

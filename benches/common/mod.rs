@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::thread;
 
 use sosroute::{
-    CallRequest, Capabilities, ComponentId, Fact, Media, Observation, Policy, RadioState, Router,
-    ServiceState, SignalLevel,
+    CallRequest, Capabilities, ComponentId, Fact, Media, Observation, Outcome, Policy, RadioState,
+    RejectCause, Router, ServiceState, SignalLevel,
 };
 
 /// Service components shared between routes, so a failure on one route can demote others.
@@ -202,5 +202,18 @@ impl WriterStorm {
             t.join().expect("the storm thread does not panic");
         }
         self.batches.load(Ordering::Relaxed)
+    }
+}
+
+/// How attempt number `attempts` (1-based) of a full-fallback call ends: every attempt is
+/// refused (SIP 503) until the one on the last of `routes` routes, which connects.
+pub fn fallback_outcome(attempts: u32, routes: usize) -> Outcome {
+    if attempts as usize == routes {
+        Outcome::Connected
+    } else {
+        Outcome::Rejected {
+            cause: RejectCause::Congestion,
+            code: 503,
+        }
     }
 }
