@@ -15,11 +15,12 @@
 
 use std::sync::Arc;
 
+use crate::observation::ComponentId;
 use crate::plan::{Attempt, LeftOut, LeftOutReason, Plan, Reason};
-use crate::policy::{ComponentSet, Policy, Route, MAX_COMPONENTS};
+use crate::policy::{ComponentSet, Policy, Route};
 use crate::request::CallRequest;
-use crate::route::{Capabilities, Media, RouteId, MAX_ROUTES};
-use crate::state::{Breaker, ComponentView, Evidence, Snapshot};
+use crate::route::{Capabilities, Media, RouteId, RouteSet, MAX_ROUTES};
+use crate::state::{Breaker, Evidence, Snapshot, Views};
 
 /// What a call session adds to a plain request.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,16 +41,17 @@ pub fn plan(
     now_ms: u64,
     constraints: &Constraints<'_>,
 ) -> Plan {
-    plan_with_views(request, snapshot, policy, None, now_ms, constraints)
+    let views = Views::new(snapshot, policy);
+    plan_with_views(request, snapshot, policy, &views, now_ms, constraints)
 }
 
-/// [`plan`], reading each component's evidence and breaker from `views` (which must have been
-/// made from `snapshot` under `policy`) instead of working them out from `snapshot`.
+/// [`plan`], reading each component's and route's evidence and breaker from `views` (which must
+/// have been made from `snapshot` under `policy`) instead of working them out from `snapshot`.
 pub(crate) fn plan_with_views(
     request: &CallRequest,
     snapshot: &Snapshot,
     policy: &Arc<Policy>,
-    views: Option<&[ComponentView; MAX_COMPONENTS]>,
+    views: &Views,
     now_ms: u64,
     constraints: &Constraints<'_>,
 ) -> Plan {
@@ -75,7 +77,7 @@ pub(crate) fn fill(
     request: &CallRequest,
     snapshot: &Snapshot,
     policy: &Arc<Policy>,
-    views: Option<&[ComponentView; MAX_COMPONENTS]>,
+    views: &Views,
     now_ms: u64,
     constraints: &Constraints<'_>,
 ) {
@@ -88,98 +90,126 @@ pub(crate) fn fill(
     if !Arc::ptr_eq(&plan.policy, policy) {
         plan.policy = Arc::clone(policy);
     }
+    let routes = policy.routes();
     let preference = policy.preference(request.media, request.psap);
     let text_ready = snapshot.psap_text_ready(request.psap, policy, now_ms);
 
-    // Each route's position in the preference list (`NOT_LISTED` if absent), looked up once
-    // rather than searched for per route. A validated policy lists each route at most once and
-    // has at most `MAX_ROUTES` routes, so every index and position fits.
-    const NOT_LISTED: u8 = u8::MAX;
-    let mut rank_of = [NOT_LISTED; MAX_ROUTES];
-    for (rank, &index) in preference.iter().enumerate() {
-        rank_of[index as usize] = rank as u8;
-    }
-    // Usable routes by preference rank. Ranks are unique, so walking this table once per
-    // evidence class yields the order of (class, rank) with no sort.
-    let mut by_rank: [Option<Attempt>; MAX_ROUTES] = [None; MAX_ROUTES];
-
     // Rule 5: hard constraints exclude, in policy order so the left-out list reads predictably.
-    for (index, route) in policy.routes().iter().enumerate() {
-        let leave = |reason, missing| LeftOut {
+    let mut listed = RouteSet::default();
+    for &index in preference {
+        listed.insert(index as usize);
+    }
+    let mut usable = RouteSet::default();
+    let mut media_of = [request.media; MAX_ROUTES];
+    for (index, route) in routes.iter().enumerate() {
+        let missing = route.requires.missing_from(request.caller);
+        let media = media_for(route, request);
+        let reason = if !listed.contains(index) {
+            LeftOutReason::NotPreferred
+        } else if !missing.is_empty() {
+            LeftOutReason::MissingCapability
+        } else if route.kind.needs_text_ready_psap() && !text_ready {
+            LeftOutReason::PsapNotTextReady
+        } else if constraints.failed.contains(&route.id) {
+            LeftOutReason::AlreadyFailed
+        } else if let Some(media) = media {
+            media_of[index] = media;
+            usable.insert(index);
+            continue;
+        } else {
+            LeftOutReason::NotPreferred
+        };
+        plan.left_out.push(LeftOut {
             route: route.id,
             reason,
-            missing,
-        };
-        let rank = rank_of[index];
-        if rank == NOT_LISTED {
-            plan.left_out
-                .push(leave(LeftOutReason::NotPreferred, Capabilities::NONE));
-            continue;
-        }
-        let missing = route.requires.missing_from(request.caller);
-        if !missing.is_empty() {
-            plan.left_out
-                .push(leave(LeftOutReason::MissingCapability, missing));
-            continue;
-        }
-        if route.kind.needs_text_ready_psap() && !text_ready {
-            plan.left_out
-                .push(leave(LeftOutReason::PsapNotTextReady, Capabilities::NONE));
-            continue;
-        }
-        if constraints.failed.contains(&route.id) {
-            plan.left_out
-                .push(leave(LeftOutReason::AlreadyFailed, Capabilities::NONE));
-            continue;
-        }
-        let Some(media) = media_for(route, request) else {
-            plan.left_out
-                .push(leave(LeftOutReason::NotPreferred, Capabilities::NONE));
-            continue;
-        };
-        by_rank[rank as usize] = Some(assess(
-            route,
-            index,
-            media,
-            request,
-            snapshot,
-            policy,
-            views,
-            now_ms,
-            constraints.suspect,
-        ));
+            missing: if reason == LeftOutReason::MissingCapability {
+                missing
+            } else {
+                Capabilities::NONE
+            },
+        });
     }
-    let by_rank = &by_rank[..preference.len()];
+
+    // Rules 2, 3 and 4: each usable route's evidence class and breaker at `now_ms`, from its
+    // view (the hold-down is in the view). A component blamed earlier in this call counts as
+    // negative and as an open breaker, for this call only. An open breaker ranks negative.
+    // `ranks[class]` holds the preference ranks in each class: walking the classes in order and
+    // each set's ranks upwards yields the order of (class, rank) with no sort.
+    let mut ranks = [0u32; 3];
+    let mut breakers = [Breaker::Closed; MAX_ROUTES];
+    for (rank, &index) in preference.iter().enumerate() {
+        let index = index as usize;
+        if !usable.contains(index) {
+            continue;
+        }
+        let (class, breaker) = if routes[index].needs.intersects(constraints.suspect) {
+            (Evidence::Negative, Breaker::Open)
+        } else {
+            let view = views.route(index);
+            match view.breaker(now_ms) {
+                Breaker::Open => (Evidence::Negative, Breaker::Open),
+                breaker => (view.observed(now_ms), breaker),
+            }
+        };
+        ranks[class_slot(class)] |= 1 << rank;
+        breakers[rank] = breaker;
+    }
 
     // Rule 2: fresh positive, then unknown, then negative; policy preference within a class.
-    let has_verified = by_rank
-        .iter()
-        .flatten()
-        .any(|a| a.evidence == Evidence::Positive);
+    let has_verified = ranks[class_slot(Evidence::Positive)] != 0;
     let mut remaining = constraints.remaining_ms.unwrap_or(policy.budget_ms);
     for class in [Evidence::Positive, Evidence::Unknown, Evidence::Negative] {
-        for &attempt in by_rank.iter().flatten() {
-            if attempt.evidence != class {
-                continue;
-            }
-            let mut attempt = attempt;
-            if class == Evidence::Unknown && !policy.allow_unverified && has_verified {
+        let mut rest = ranks[class_slot(class)];
+        while rest != 0 {
+            let rank = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            let index = preference[rank] as usize;
+            let route = &routes[index];
+            let left_out = if class == Evidence::Unknown && !policy.allow_unverified && has_verified
+            {
+                Some(LeftOutReason::Unverified)
+            } else if remaining == 0 {
+                // Rule 6: never promise more time than remains.
+                Some(LeftOutReason::OverBudget)
+            } else {
+                None
+            };
+            if let Some(reason) = left_out {
                 plan.left_out.push(LeftOut {
-                    route: attempt.route,
-                    reason: LeftOutReason::Unverified,
+                    route: route.id,
+                    reason,
                     missing: Capabilities::NONE,
                 });
                 continue;
             }
-            // Rule 6: never promise more time than remains.
-            if remaining == 0 {
-                plan.left_out.push(LeftOut {
-                    route: attempt.route,
-                    reason: LeftOutReason::OverBudget,
-                    missing: Capabilities::NONE,
-                });
-                continue;
-            }
+            let breaker = breakers[rank];
+            let media = media_of[index];
+            let mut attempt = Attempt {
+                route: route.id,
+                kind: route.kind,
+                media,
+                timeout_ms: if breaker == Breaker::Closed {
+                    route.setup_timeout_ms
+                } else {
+                    demoted_timeout(route.setup_timeout_ms, policy)
+                },
+                needs_user_action: route.kind.needs_user_action() || media != request.media,
+                reason: reason(class, breaker),
+                evidence: class,
+                blamed: if class == Evidence::Positive && breaker == Breaker::Closed {
+                    None
+                } else {
+                    blame(
+                        route,
+                        index,
+                        snapshot,
+                        policy,
+                        views,
+                        now_ms,
+                        constraints.suspect,
+                    )
+                },
+            };
             attempt.timeout_ms = attempt.timeout_ms.min(remaining);
             remaining -= attempt.timeout_ms;
             plan.attempts.push(attempt);
@@ -191,6 +221,66 @@ pub(crate) fn fill(
             .attempts
             .iter()
             .all(|a| a.evidence == Evidence::Negative);
+}
+
+/// The slot of `class` in a table indexed by evidence class.
+fn class_slot(class: Evidence) -> usize {
+    match class {
+        Evidence::Positive => 0,
+        Evidence::Unknown => 1,
+        Evidence::Negative => 2,
+    }
+}
+
+/// Why an attempt ranked in `class` with its worst breaker in state `breaker` is in the plan.
+fn reason(class: Evidence, breaker: Breaker) -> Reason {
+    match breaker {
+        Breaker::Open => Reason::Demoted,
+        // Half-open: ranked by what is observed again, so the next call does try it (a trial
+        // ranked below healthy routes would never run, and the breaker would never close).
+        Breaker::HalfOpen if class == Evidence::Negative => Reason::FailOpen,
+        Breaker::HalfOpen => Reason::Trial,
+        Breaker::Closed => match class {
+            Evidence::Positive => Reason::Verified,
+            Evidence::Unknown => Reason::Unverified,
+            Evidence::Negative => Reason::FailOpen,
+        },
+    }
+}
+
+/// The component whose state weighs most against the route at policy index `index`: the first
+/// whose breaker is worse than the route's own, else the first with the worst observed evidence
+/// if that is worse than positive. A component blamed earlier in this call (`suspect`) counts
+/// as negative with an open breaker.
+fn blame(
+    route: &Route,
+    index: usize,
+    snapshot: &Snapshot,
+    policy: &Policy,
+    views: &Views,
+    now_ms: u64,
+    suspect: ComponentSet,
+) -> Option<ComponentId> {
+    let mut class = Evidence::Positive;
+    let mut breaker = snapshot.route_health(index).breaker(policy, now_ms);
+    let (mut observed_blame, mut breaker_blame) = (None, None);
+    for c in route.needs.iter() {
+        let (observed, b) = if suspect.contains(c) {
+            (Evidence::Negative, Breaker::Open)
+        } else {
+            let view = views.component(c);
+            (view.observed(now_ms), view.breaker(now_ms))
+        };
+        if observed > class {
+            class = observed;
+            observed_blame = Some(c);
+        }
+        if b > breaker {
+            breaker = b;
+            breaker_blame = Some(c);
+        }
+    }
+    breaker_blame.or(observed_blame)
 }
 
 /// The media to use on `route` for `request`: the requested one where the route carries it;
@@ -208,80 +298,6 @@ fn media_for(route: &Route, request: &CallRequest) -> Option<Media> {
         Media::Text if rtt_ok => Some(Media::Rtt),
         Media::Text if carries(Media::Voice) => Some(Media::Voice),
         _ => None,
-    }
-}
-
-/// Evidence class, reason and timer of one usable route.
-#[allow(clippy::too_many_arguments)]
-fn assess(
-    route: &Route,
-    index: usize,
-    media: Media,
-    request: &CallRequest,
-    snapshot: &Snapshot,
-    policy: &Policy,
-    views: Option<&[ComponentView; MAX_COMPONENTS]>,
-    now_ms: u64,
-    suspect: ComponentSet,
-) -> Attempt {
-    // The worst observed class over the route's components (unknown if it declares none), and
-    // the worst breaker over the route and its components. A component blamed for a failure
-    // earlier in this call counts as negative and demotes, for this call only.
-    let mut class = if route.needs.0 == 0 {
-        Evidence::Unknown
-    } else {
-        Evidence::Positive
-    };
-    let mut breaker = snapshot.route_health(index).breaker(policy, now_ms);
-    let (mut observed_blame, mut breaker_blame) = (None, None);
-    for c in route.needs.iter() {
-        let (observed, b) = if suspect.contains(c) {
-            (Evidence::Negative, Breaker::Open)
-        } else {
-            let view = match views {
-                Some(views) => views[c.0 as usize],
-                None => snapshot.component(c).view(policy),
-            };
-            (view.observed(now_ms), view.breaker(now_ms))
-        };
-        if observed > class {
-            class = observed;
-            observed_blame = Some(c);
-        }
-        if b > breaker {
-            breaker = b;
-            breaker_blame = Some(c);
-        }
-    }
-    let reason = match breaker {
-        Breaker::Open => {
-            class = Evidence::Negative;
-            Reason::Demoted
-        }
-        // Half-open: ranked by what is observed again, so the next call does try it (a trial
-        // ranked below healthy routes would never run, and the breaker would never close).
-        Breaker::HalfOpen if class == Evidence::Negative => Reason::FailOpen,
-        Breaker::HalfOpen => Reason::Trial,
-        Breaker::Closed => match class {
-            Evidence::Positive => Reason::Verified,
-            Evidence::Unknown => Reason::Unverified,
-            Evidence::Negative => Reason::FailOpen,
-        },
-    };
-    let timeout_ms = if breaker == Breaker::Closed {
-        route.setup_timeout_ms
-    } else {
-        demoted_timeout(route.setup_timeout_ms, policy)
-    };
-    Attempt {
-        route: route.id,
-        kind: route.kind,
-        media,
-        timeout_ms,
-        needs_user_action: route.kind.needs_user_action() || media != request.media,
-        reason,
-        evidence: class,
-        blamed: breaker_blame.or(observed_blame),
     }
 }
 

@@ -273,6 +273,11 @@ impl ComponentSet {
         })
     }
 
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     /// Whether the two sets share a component.
     pub fn intersects(self, other: ComponentSet) -> bool {
         self.0 & other.0 != 0

@@ -222,6 +222,9 @@ impl Capabilities {
 pub struct RouteSet(u32);
 
 impl RouteSet {
+    /// Every route.
+    pub const ALL: RouteSet = RouteSet(u32::MAX);
+
     /// Whether the route at `index` is in the set.
     pub fn contains(self, index: usize) -> bool {
         index < 32 && self.0 & (1 << index) != 0

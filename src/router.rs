@@ -17,43 +17,28 @@ use thiserror::Error;
 use crate::observation::{ComponentId, Observation, Outcome, Subject};
 use crate::plan::{Attempt, Plan};
 use crate::planner::{self, Constraints};
-use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat, MAX_COMPONENTS};
+use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat};
 use crate::request::CallRequest;
-use crate::route::{RouteId, MAX_ROUTES};
-use crate::state::{blamed_components, ComponentView, Snapshot, Update, UpdateError};
+use crate::route::{RouteId, RouteSet, MAX_ROUTES};
+use crate::state::{blamed_components, Snapshot, Update, UpdateError, Views};
 
 /// The state and the policy it is read with, published together so they always agree.
 #[derive(Debug, Clone)]
 struct Published {
     snapshot: Snapshot,
     policy: Arc<Policy>,
-    /// Each of the policy's components reduced to what a decision asks of it (defaults past
-    /// the policy's components): computed by the writer for what a batch changed, so readers
-    /// do not walk fact slots on every decision.
-    views: [ComponentView; MAX_COMPONENTS],
+    /// What a decision asks of each component and route, computed by the writer for what a
+    /// batch changed, so readers do not walk fact slots on every decision.
+    views: Views,
 }
 
 impl Published {
     fn new(snapshot: Snapshot, policy: Arc<Policy>) -> Published {
-        let mut published = Published {
+        let views = Views::new(&snapshot, &policy);
+        Published {
             snapshot,
             policy,
-            views: [ComponentView::default(); MAX_COMPONENTS],
-        };
-        published.refresh_views(ComponentSet(u32::MAX));
-        published
-    }
-
-    /// Recomputes the views of the policy's components in `changed`.
-    fn refresh_views(&mut self, changed: ComponentSet) {
-        for (i, view) in self.views[..self.policy.components().len()]
-            .iter_mut()
-            .enumerate()
-        {
-            let c = ComponentId(i as u16);
-            if changed.contains(c) {
-                *view = self.snapshot.component(c).view(&self.policy);
-            }
+            views,
         }
     }
 }
@@ -187,24 +172,25 @@ impl Router {
         I: IntoIterator<Item = Update>,
     {
         self.publish(|next| {
-            let mut changed = ComponentSet::default();
+            let (mut components, mut routes) = (ComponentSet::default(), RouteSet::default());
             for (index, update) in updates.into_iter().enumerate() {
                 next.snapshot.apply(&update, index, &next.policy)?;
                 // Applied, so its component or route is the policy's.
                 match update {
                     Update::Observe(o) => match o.subject {
-                        Subject::Component(c) => changed.insert(c),
+                        Subject::Component(c) => components.insert(c),
                         Subject::Psap(_) => {}
                     },
-                    // An outcome feeds the breakers of (some of) the route's components.
+                    // An outcome feeds the route's breaker and those of (some of) its components.
                     Update::Outcome { route, .. } => {
-                        if let Some(r) = next.policy.route(route) {
-                            changed.0 |= r.needs.0;
+                        if let Some(index) = next.policy.route_index(route) {
+                            routes.insert(index);
+                            components.0 |= next.policy.routes()[index].needs.0;
                         }
                     }
                 }
             }
-            Ok(changed)
+            Ok((components, routes))
         })
     }
 
@@ -232,11 +218,11 @@ impl Router {
         }])
     }
 
-    /// Builds the next state with `build`, which returns the components it changed, and
-    /// publishes it.
+    /// Builds the next state with `build`, which returns the components and routes it changed,
+    /// and publishes it.
     fn publish<F>(&self, build: F) -> Result<u64, UpdateError>
     where
-        F: FnOnce(&mut Published) -> Result<ComponentSet, UpdateError>,
+        F: FnOnce(&mut Published) -> Result<(ComponentSet, RouteSet), UpdateError>,
     {
         let mut writer = self.shared.writer.lock();
         let current = self.shared.current.load();
@@ -249,24 +235,27 @@ impl Router {
             buffer
                 .snapshot
                 .clone_used_from(&current.snapshot, &current.policy);
-            let used = current.policy.components().len();
-            buffer.views[..used].copy_from_slice(&current.views[..used]);
+            buffer.views.copy_from(&current.views, &current.policy);
         } else {
             buffer.snapshot.clone_from(&current.snapshot);
             buffer.policy = Arc::clone(&current.policy);
-            buffer.views = current.views;
+            buffer.views.clone_from(&current.views);
         }
         drop(current);
         match build(buffer) {
-            Ok(changed) => buffer.refresh_views(changed),
+            Ok((components, routes)) => {
+                buffer
+                    .views
+                    .refresh(&buffer.snapshot, &buffer.policy, components, routes)
+            }
             Err(e) => {
                 writer.keep(next);
                 return Err(e);
             }
         }
         debug_assert!(
-            buffer.views == Published::new(buffer.snapshot.clone(), buffer.policy.clone()).views,
-            "the views of every changed component were refreshed"
+            buffer.views == Views::new(&buffer.snapshot, &buffer.policy),
+            "the views of every changed component and route were refreshed"
         );
         buffer.snapshot.epoch += 1;
         let epoch = buffer.snapshot.epoch;
@@ -289,7 +278,7 @@ impl Router {
             request,
             &current.snapshot,
             &current.policy,
-            Some(&current.views),
+            &current.views,
             request.now_ms,
             &Constraints::default(),
         );
@@ -301,7 +290,7 @@ impl Router {
             request,
             &current.snapshot,
             &current.policy,
-            Some(&current.views),
+            &current.views,
             now_ms,
             constraints,
         )

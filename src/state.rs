@@ -13,7 +13,7 @@ use crate::observation::{
     ServiceState, Subject,
 };
 use crate::policy::{ComponentKind, ComponentSet, Policy, MAX_COMPONENTS};
-use crate::route::{RouteId, MAX_ROUTES};
+use crate::route::{RouteId, RouteSet, MAX_ROUTES};
 
 /// Most PSAPs whose facts are kept; past it the least recently updated one is forgotten.
 pub const MAX_PSAPS: usize = 32;
@@ -263,23 +263,24 @@ impl ComponentState {
     }
 }
 
-/// What one component's state says at any time under one policy, reduced to three instants:
-/// its observed evidence is negative before `negative_until_ms`, else positive before
-/// `positive_until_ms`, else unknown; its breaker, if tripped, is open before `open_until_ms`.
+/// What the state of a component, or of a route with its components, says at any time under
+/// one policy, reduced to three instants: the observed evidence is negative before
+/// `negative_until_ms`, else positive before `positive_until_ms`, else unknown; the breaker, if
+/// tripped, is open before `open_until_ms`.
 ///
 /// [`ComponentState::observed`] and [`Health::breaker`] give the same answers but walk the fact
-/// slots on every call. The router computes a view when a component changes, so a decision —
-/// which asks about every component of every route — reads a few words instead.
+/// slots on every call. The router computes views when the state changes (see [`Views`]), so a
+/// decision reads a few words per route instead.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct ComponentView {
+pub(crate) struct View {
     negative_until_ms: u64,
     positive_until_ms: u64,
     tripped: bool,
     open_until_ms: u64,
 }
 
-impl ComponentView {
-    /// [`ComponentState::observed`] at `now_ms`.
+impl View {
+    /// [`ComponentState::observed`] at `now_ms`; for a route, the worst over its components.
     pub(crate) fn observed(&self, now_ms: u64) -> Evidence {
         if now_ms < self.negative_until_ms {
             Evidence::Negative
@@ -290,7 +291,7 @@ impl ComponentView {
         }
     }
 
-    /// [`Health::breaker`] of the component at `now_ms`.
+    /// [`Health::breaker`] at `now_ms`; for a route, the worst over it and its components.
     pub(crate) fn breaker(&self, now_ms: u64) -> Breaker {
         if !self.tripped {
             Breaker::Closed
@@ -300,11 +301,37 @@ impl ComponentView {
             Breaker::HalfOpen
         }
     }
+
+    /// The view of something that works only if both do: at any time its evidence and its
+    /// breaker are the worse of the two. Negative while either is negative, positive while both
+    /// are positive; open while either breaker is open, half-open while either is tripped.
+    fn and(self, other: View) -> View {
+        let open_until = |v: View| if v.tripped { v.open_until_ms } else { 0 };
+        View {
+            negative_until_ms: self.negative_until_ms.max(other.negative_until_ms),
+            positive_until_ms: self.positive_until_ms.min(other.positive_until_ms),
+            tripped: self.tripped || other.tripped,
+            open_until_ms: open_until(self).max(open_until(other)),
+        }
+    }
+}
+
+impl Health {
+    /// This history as a [`View`] with no observed evidence of its own (positive for ever, so
+    /// that combined with components only theirs counts).
+    fn view(&self, policy: &Policy) -> View {
+        View {
+            negative_until_ms: 0,
+            positive_until_ms: u64::MAX,
+            tripped: self.consecutive_failures >= policy.failure_threshold,
+            open_until_ms: self.opened_at_ms.saturating_add(policy.cool_down_ms),
+        }
+    }
 }
 
 impl ComponentState {
-    /// This component's [`ComponentView`] under `policy`.
-    pub(crate) fn view(&self, policy: &Policy) -> ComponentView {
+    /// This component's [`View`] under `policy`.
+    fn view(&self, policy: &Policy) -> View {
         // Each slot makes the component negative over a window that starts in the past, and a
         // positive slot makes it positive until its fact goes stale; `observed` answers
         // negative if any window covers `now`, so only the latest end of each matters.
@@ -327,12 +354,83 @@ impl ComponentState {
                 positive_until_ms = positive_until_ms.max(stale_at);
             }
         }
-        ComponentView {
+        View {
             negative_until_ms,
             positive_until_ms,
-            tripped: self.health.consecutive_failures >= policy.failure_threshold,
-            open_until_ms: self.health.opened_at_ms.saturating_add(policy.cool_down_ms),
+            ..self.health.view(policy)
         }
+    }
+}
+
+/// The [`View`] of every component and every route of one policy over one snapshot: what a
+/// decision reads. Entries past the policy's components and routes are unused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Views {
+    components: [View; MAX_COMPONENTS],
+    routes: [View; MAX_ROUTES],
+}
+
+impl Views {
+    /// The views of `snapshot` under `policy`.
+    pub(crate) fn new(snapshot: &Snapshot, policy: &Policy) -> Views {
+        let mut views = Views {
+            components: [View::default(); MAX_COMPONENTS],
+            routes: [View::default(); MAX_ROUTES],
+        };
+        views.refresh(snapshot, policy, ComponentSet(u32::MAX), RouteSet::ALL);
+        views
+    }
+
+    /// Recomputes, from `snapshot`, the views of the components in `components`, and of the
+    /// routes in `routes` or needing one of those components.
+    pub(crate) fn refresh(
+        &mut self,
+        snapshot: &Snapshot,
+        policy: &Policy,
+        components: ComponentSet,
+        routes: RouteSet,
+    ) {
+        for c in components
+            .iter()
+            .take_while(|c| (c.0 as usize) < policy.components().len())
+        {
+            self.components[c.0 as usize] = snapshot.component(c).view(policy);
+        }
+        for (index, route) in policy.routes().iter().enumerate() {
+            if !routes.contains(index) && !route.needs.intersects(components) {
+                continue;
+            }
+            let own = snapshot.route_health(index).view(policy);
+            self.routes[index] = if route.needs.is_empty() {
+                // Nothing to observe: never positive (nor negative) evidence.
+                View {
+                    positive_until_ms: 0,
+                    ..own
+                }
+            } else {
+                route
+                    .needs
+                    .iter()
+                    .fold(own, |v, c| v.and(self.components[c.0 as usize]))
+            };
+        }
+    }
+
+    /// The views of `other` (made under `policy`), copying only what the policy uses.
+    pub(crate) fn copy_from(&mut self, other: &Views, policy: &Policy) {
+        let (components, routes) = (policy.components().len(), policy.routes().len());
+        self.components[..components].copy_from_slice(&other.components[..components]);
+        self.routes[..routes].copy_from_slice(&other.routes[..routes]);
+    }
+
+    /// The view of component `c`.
+    pub(crate) fn component(&self, c: ComponentId) -> View {
+        self.components[c.0 as usize % MAX_COMPONENTS]
+    }
+
+    /// The view of the route at policy index `index`, with its components.
+    pub(crate) fn route(&self, index: usize) -> View {
+        self.routes[index % MAX_ROUTES]
     }
 }
 

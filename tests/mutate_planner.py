@@ -26,12 +26,11 @@ def sub(path, old, new):
 def mutate(rule):
     LOOP = "    for class in [Evidence::Positive, Evidence::Unknown, Evidence::Negative] {"
     if rule=='1':
-        sub(P,"            // Rule 6: never promise more time than remains.","            if class == Evidence::Negative { continue; }\n            // Rule 6: never promise more time than remains.")
+        sub(P,"            let breaker = breakers[rank];","            if class == Evidence::Negative { continue; }\n            let breaker = breakers[rank];")
     elif rule=='2':
-        sub(P,"            if attempt.evidence != class {","            if class != Evidence::Positive {")
+        sub(P,"        ranks[class_slot(class)] |= 1 << rank;","        ranks[0] |= 1 << rank;")
     elif rule=='3':
-        sub(P,"        if b > breaker {","        if false && b > breaker {")
-        sub(P,"    let mut breaker = snapshot.route_health(index).breaker(policy, now_ms);","    let mut breaker = { let _ = index; Breaker::Closed };")
+        sub(P,"            match view.breaker(now_ms) {","            match Breaker::Closed {")
     elif rule=='4':
         sub(S,"let hold_down = policy.hold_down_ms;","let hold_down = 0;")
         sub(S,"now_ms < negative_until.saturating_add(policy.hold_down_ms)","now_ms < negative_until")
