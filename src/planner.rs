@@ -19,7 +19,7 @@ use crate::observation::ComponentId;
 use crate::plan::{Attempt, LeftOut, LeftOutReason, Plan, Reason};
 use crate::policy::{ComponentSet, Policy, Route};
 use crate::request::CallRequest;
-use crate::route::{Capabilities, Media, RouteId, RouteSet, MAX_ROUTES};
+use crate::route::{Capabilities, RouteId, RouteSet, MAX_ROUTES};
 use crate::state::{Breaker, Evidence, Snapshot, Views};
 
 /// What a call session adds to a plain request.
@@ -91,31 +91,40 @@ pub(crate) fn fill(
         plan.policy = Arc::clone(policy);
     }
     let routes = policy.routes();
-    let preference = policy.preference(request.media, request.psap);
-    let text_ready = snapshot.psap_text_ready(request.psap, policy, now_ms);
+    let preferences = policy.preferences(request.psap);
+    let preference = preferences.for_media(request.media);
 
-    // Rule 5: hard constraints exclude, in policy order so the left-out list reads predictably.
-    let mut listed = RouteSet::default();
-    for &index in preference {
-        listed.insert(index as usize);
+    // Rule 5: hard constraints exclude. Each test is a set of routes; a left-out route gets the
+    // reason of the first test it fails, and they are listed in policy order.
+    let not_listed = policy.all_routes().minus(preferences.listed(request.media));
+    let lacking = policy.routes_lacking(request.caller);
+    let text_not_ready = if snapshot.psap_text_ready(request.psap, policy, now_ms) {
+        RouteSet::default()
+    } else {
+        policy.text_routes()
+    };
+    let mut failed = RouteSet::default();
+    for &id in constraints.failed {
+        if let Some(index) = policy.route_index(id) {
+            failed.insert(index);
+        }
     }
-    let mut usable = RouteSet::default();
-    let mut media_of = [request.media; MAX_ROUTES];
-    for (index, route) in routes.iter().enumerate() {
-        let missing = route.requires.missing_from(request.caller);
-        let media = media_for(route, request);
-        let reason = if !listed.contains(index) {
+    let without_media = policy.routes_without_media(request.media, request.caller);
+    let excluded = not_listed
+        .union(lacking)
+        .union(text_not_ready)
+        .union(failed)
+        .union(without_media);
+    for index in excluded.iter() {
+        let route = &routes[index];
+        let reason = if not_listed.contains(index) {
             LeftOutReason::NotPreferred
-        } else if !missing.is_empty() {
+        } else if lacking.contains(index) {
             LeftOutReason::MissingCapability
-        } else if route.kind.needs_text_ready_psap() && !text_ready {
+        } else if text_not_ready.contains(index) {
             LeftOutReason::PsapNotTextReady
-        } else if constraints.failed.contains(&route.id) {
+        } else if failed.contains(index) {
             LeftOutReason::AlreadyFailed
-        } else if let Some(media) = media {
-            media_of[index] = media;
-            usable.insert(index);
-            continue;
         } else {
             LeftOutReason::NotPreferred
         };
@@ -123,36 +132,35 @@ pub(crate) fn fill(
             route: route.id,
             reason,
             missing: if reason == LeftOutReason::MissingCapability {
-                missing
+                route.requires.missing_from(request.caller)
             } else {
                 Capabilities::NONE
             },
         });
     }
+    let usable = policy.all_routes().minus(excluded);
 
-    // Rules 2, 3 and 4: each usable route's evidence class and breaker at `now_ms`, from its
-    // view (the hold-down is in the view). A component blamed earlier in this call counts as
-    // negative and as an open breaker, for this call only. An open breaker ranks negative.
-    // `ranks[class]` holds the preference ranks in each class: walking the classes in order and
-    // each set's ranks upwards yields the order of (class, rank) with no sort.
+    // Rules 2, 3 and 4: each usable route's observed evidence and breaker at `now_ms`, the
+    // worst over the route and its components, read from its view (the hold-down is in the
+    // view). A component blamed earlier in this call counts as negative with an open breaker,
+    // for this call only. `ranks[class]` holds the preference ranks in each class: walking the
+    // classes in order and each set's ranks upwards yields the order of (class, rank) with no
+    // sort.
     let mut ranks = [0u32; 3];
-    let mut breakers = [Breaker::Closed; MAX_ROUTES];
+    let mut states = [(Evidence::Unknown, Breaker::Closed); MAX_ROUTES];
     for (rank, &index) in preference.iter().enumerate() {
         let index = index as usize;
         if !usable.contains(index) {
             continue;
         }
-        let (class, breaker) = if routes[index].needs.intersects(constraints.suspect) {
+        let state = if routes[index].needs.intersects(constraints.suspect) {
             (Evidence::Negative, Breaker::Open)
         } else {
             let view = views.route(index);
-            match view.breaker(now_ms) {
-                Breaker::Open => (Evidence::Negative, Breaker::Open),
-                breaker => (view.observed(now_ms), breaker),
-            }
+            (view.observed(now_ms), view.breaker(now_ms))
         };
-        ranks[class_slot(class)] |= 1 << rank;
-        breakers[rank] = breaker;
+        ranks[class_slot(class(state))] |= 1 << rank;
+        states[rank] = state;
     }
 
     // Rule 2: fresh positive, then unknown, then negative; policy preference within a class.
@@ -182,8 +190,10 @@ pub(crate) fn fill(
                 });
                 continue;
             }
-            let breaker = breakers[rank];
-            let media = media_of[index];
+            let (observed, breaker) = states[rank];
+            let media = route
+                .media_for(request.media, request.caller)
+                .expect("a usable route carries media for the request");
             let mut attempt = Attempt {
                 route: route.id,
                 kind: route.kind,
@@ -196,19 +206,16 @@ pub(crate) fn fill(
                 needs_user_action: route.kind.needs_user_action() || media != request.media,
                 reason: reason(class, breaker),
                 evidence: class,
-                blamed: if class == Evidence::Positive && breaker == Breaker::Closed {
-                    None
-                } else {
-                    blame(
-                        route,
-                        index,
-                        snapshot,
-                        policy,
-                        views,
-                        now_ms,
-                        constraints.suspect,
-                    )
-                },
+                blamed: blame(
+                    route,
+                    index,
+                    (observed, breaker),
+                    snapshot,
+                    policy,
+                    views,
+                    now_ms,
+                    constraints.suspect,
+                ),
             };
             attempt.timeout_ms = attempt.timeout_ms.min(remaining);
             remaining -= attempt.timeout_ms;
@@ -221,6 +228,16 @@ pub(crate) fn fill(
             .attempts
             .iter()
             .all(|a| a.evidence == Evidence::Negative);
+}
+
+/// The class a route with observed evidence and breaker `state` ranks in: its observed class,
+/// or negative while a breaker is open (demoted).
+fn class((observed, breaker): (Evidence, Breaker)) -> Evidence {
+    if breaker == Breaker::Open {
+        Evidence::Negative
+    } else {
+        observed
+    }
 }
 
 /// The slot of `class` in a table indexed by evidence class.
@@ -248,56 +265,46 @@ fn reason(class: Evidence, breaker: Breaker) -> Reason {
     }
 }
 
-/// The component whose state weighs most against the route at policy index `index`: the first
-/// whose breaker is worse than the route's own, else the first with the worst observed evidence
-/// if that is worse than positive. A component blamed earlier in this call (`suspect`) counts
-/// as negative with an open breaker.
+/// The component whose state weighs most against the route at policy index `index`, given the
+/// route's observed evidence and breaker (`state`, the worst over the route and its
+/// components): the first component whose breaker is that breaker, if it is worse than the
+/// route's own; else the first whose observed evidence is that evidence, if it is worse than
+/// positive. A component blamed earlier in this call (`suspect`) counts as negative with an
+/// open breaker.
+#[allow(clippy::too_many_arguments)]
 fn blame(
     route: &Route,
     index: usize,
+    (observed, breaker): (Evidence, Breaker),
     snapshot: &Snapshot,
     policy: &Policy,
     views: &Views,
     now_ms: u64,
     suspect: ComponentSet,
 ) -> Option<ComponentId> {
-    let mut class = Evidence::Positive;
-    let mut breaker = snapshot.route_health(index).breaker(policy, now_ms);
-    let (mut observed_blame, mut breaker_blame) = (None, None);
-    for c in route.needs.iter() {
-        let (observed, b) = if suspect.contains(c) {
-            (Evidence::Negative, Breaker::Open)
-        } else {
-            let view = views.component(c);
-            (view.observed(now_ms), view.breaker(now_ms))
-        };
-        if observed > class {
-            class = observed;
-            observed_blame = Some(c);
-        }
-        if b > breaker {
-            breaker = b;
-            breaker_blame = Some(c);
-        }
+    if observed == Evidence::Positive && breaker == Breaker::Closed {
+        return None;
     }
-    breaker_blame.or(observed_blame)
-}
-
-/// The media to use on `route` for `request`: the requested one where the route carries it;
-/// otherwise a voice (or RTT) caller may text, and a text caller may use RTT or, failing that,
-/// place a voice call (a silent call still reaches a call taker).
-fn media_for(route: &Route, request: &CallRequest) -> Option<Media> {
-    let carries = |m: Media| route.media.contains(m);
-    let rtt_ok = request.caller.contains(Capabilities::RTT) && carries(Media::Rtt);
-    match request.media {
-        Media::Voice if carries(Media::Voice) => Some(Media::Voice),
-        Media::Rtt if rtt_ok => Some(Media::Rtt),
-        Media::Text if carries(Media::Text) => Some(Media::Text),
-        Media::Voice | Media::Rtt if carries(Media::Text) => Some(Media::Text),
-        Media::Rtt if carries(Media::Voice) => Some(Media::Voice),
-        Media::Text if rtt_ok => Some(Media::Rtt),
-        Media::Text if carries(Media::Voice) => Some(Media::Voice),
-        _ => None,
+    if breaker > snapshot.route_health(index).breaker(policy, now_ms) {
+        let breaker_of = |c| {
+            if suspect.contains(c) {
+                Breaker::Open
+            } else {
+                views.component(c).breaker(now_ms)
+            }
+        };
+        route.needs.iter().find(|&c| breaker_of(c) == breaker)
+    } else if observed > Evidence::Positive {
+        let observed_of = |c| {
+            if suspect.contains(c) {
+                Evidence::Negative
+            } else {
+                views.component(c).observed(now_ms)
+            }
+        };
+        route.needs.iter().find(|&c| observed_of(c) == observed)
+    } else {
+        None
     }
 }
 

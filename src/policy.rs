@@ -10,7 +10,7 @@ use smallvec::SmallVec;
 use thiserror::Error;
 
 use crate::observation::{ComponentId, FactClass, PsapId};
-use crate::route::{Capabilities, Media, MediaSet, RouteId, RouteKind, MAX_ROUTES};
+use crate::route::{Capabilities, Media, MediaSet, RouteId, RouteKind, RouteSet, MAX_ROUTES};
 
 /// Most components one policy may declare.
 pub const MAX_COMPONENTS: usize = 32;
@@ -230,6 +230,27 @@ pub struct Route {
     pub setup_timeout_ms: u64,
 }
 
+impl Route {
+    /// The media to use on this route for a request of `media` from a caller with `caller`:
+    /// the requested one where the route carries it; otherwise a voice (or RTT) caller may
+    /// text, and a text caller may use RTT or, failing that, place a voice call (a silent call
+    /// still reaches a call taker). `None` if the route carries nothing the caller can use.
+    pub fn media_for(&self, media: Media, caller: Capabilities) -> Option<Media> {
+        let carries = |m: Media| self.media.contains(m);
+        let rtt_ok = caller.contains(Capabilities::RTT) && carries(Media::Rtt);
+        match media {
+            Media::Voice if carries(Media::Voice) => Some(Media::Voice),
+            Media::Rtt if rtt_ok => Some(Media::Rtt),
+            Media::Text if carries(Media::Text) => Some(Media::Text),
+            Media::Voice | Media::Rtt if carries(Media::Text) => Some(Media::Text),
+            Media::Rtt if carries(Media::Voice) => Some(Media::Voice),
+            Media::Text if rtt_ok => Some(Media::Rtt),
+            Media::Text if carries(Media::Voice) => Some(Media::Voice),
+            _ => None,
+        }
+    }
+}
+
 /// A compiled component.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Component {
@@ -286,12 +307,64 @@ impl ComponentSet {
 
 /// Route order (indices into [`Policy::routes`]) for each requested media.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Preference([SmallVec<[u8; MAX_ROUTES]>; 3]);
+pub struct Preference {
+    lists: [SmallVec<[u8; MAX_ROUTES]>; 3],
+    /// The routes of each list, as a set.
+    listed: [RouteSet; 3],
+}
 
 impl Preference {
     /// Route indices, best first, for requests of `media`.
     pub fn for_media(&self, media: Media) -> &[u8] {
-        &self.0[media as usize - 1]
+        &self.lists[media as usize - 1]
+    }
+
+    /// The routes listed for requests of `media`.
+    pub fn listed(&self, media: Media) -> RouteSet {
+        self.listed[media as usize - 1]
+    }
+}
+
+/// The policy's routes grouped by what rule 5 tests, so that a decision leaves routes out with
+/// a few set operations rather than a test of every route.
+#[derive(Debug, Clone, PartialEq)]
+struct RouteSets {
+    all: RouteSet,
+    /// By capability, in the order of [`Capabilities::NAMED`]: the routes requiring it.
+    requiring: [RouteSet; Capabilities::NAMED.len()],
+    /// Routes that need a PSAP known to accept text.
+    text: RouteSet,
+    /// By requested media, for a caller without and with RTT: the routes that carry nothing
+    /// such a caller can use ([`Route::media_for`] is `None`).
+    without_media: [[RouteSet; 2]; 3],
+}
+
+impl RouteSets {
+    fn new(routes: &[Route]) -> RouteSets {
+        let set = |test: &dyn Fn(&Route) -> bool| {
+            let mut set = RouteSet::default();
+            for (index, route) in routes.iter().enumerate() {
+                if test(route) {
+                    set.insert(index);
+                }
+            }
+            set
+        };
+        let without_media = |media: Media, caller: Capabilities| {
+            set(&|r: &Route| r.media_for(media, caller).is_none())
+        };
+        RouteSets {
+            all: RouteSet::first(routes.len()),
+            requiring: Capabilities::NAMED
+                .map(|(_, cap)| set(&|r: &Route| r.requires.contains(cap))),
+            text: set(&|r: &Route| r.kind.needs_text_ready_psap()),
+            without_media: Media::ALL.map(|m| {
+                [
+                    without_media(m, Capabilities::NONE),
+                    without_media(m, Capabilities::RTT),
+                ]
+            }),
+        }
     }
 }
 
@@ -331,6 +404,7 @@ pub struct Policy {
     guidance: Guidance,
     jurisdictions: Vec<Jurisdiction>,
     ttl_ms: [u64; 4],
+    route_sets: RouteSets,
     /// Total call budget.
     pub budget_ms: u64,
     /// Rounds through the route list per call.
@@ -464,6 +538,7 @@ impl Policy {
         Ok(Policy {
             version: 0,
             components,
+            route_sets: RouteSets::new(&routes),
             routes,
             preference,
             guidance,
@@ -545,10 +620,41 @@ impl Policy {
 
     /// Route order for a request of `media` to `psap`.
     pub fn preference(&self, media: Media, psap: PsapId) -> &[u8] {
+        self.preferences(psap).for_media(media)
+    }
+
+    /// Route orders for callers of `psap`.
+    pub fn preferences(&self, psap: PsapId) -> &Preference {
         self.jurisdiction(psap)
             .and_then(|j| j.preference.as_ref())
             .unwrap_or(&self.preference)
-            .for_media(media)
+    }
+
+    /// Every route, as a set.
+    pub fn all_routes(&self) -> RouteSet {
+        self.route_sets.all
+    }
+
+    /// The routes requiring a capability `caller` lacks.
+    pub fn routes_lacking(&self, caller: Capabilities) -> RouteSet {
+        let mut set = RouteSet::default();
+        for ((_, cap), routes) in Capabilities::NAMED.iter().zip(self.route_sets.requiring) {
+            if !caller.contains(*cap) {
+                set = set.union(routes);
+            }
+        }
+        set
+    }
+
+    /// The routes that need a PSAP known to accept text (text-to-911).
+    pub fn text_routes(&self) -> RouteSet {
+        self.route_sets.text
+    }
+
+    /// The routes that carry nothing a request of `media` from `caller` can use.
+    pub fn routes_without_media(&self, media: Media, caller: Capabilities) -> RouteSet {
+        self.route_sets.without_media[media as usize - 1]
+            [caller.contains(Capabilities::RTT) as usize]
     }
 
     /// Guidance for callers of `psap`.
@@ -778,7 +884,13 @@ fn compile_preference(
             "needs a route that every caller can use (no `requires`, not text); otherwise a voice plan could be empty",
         ));
     }
-    Ok(Preference(lists))
+    let mut listed = [RouteSet::default(); 3];
+    for (set, list) in listed.iter_mut().zip(&lists) {
+        for &index in list {
+            set.insert(index as usize);
+        }
+    }
+    Ok(Preference { lists, listed })
 }
 
 fn compile_guidance(field: &str, spec: &GuidanceSpec) -> Result<Guidance, PolicyError> {

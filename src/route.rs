@@ -225,6 +225,11 @@ impl RouteSet {
     /// Every route.
     pub const ALL: RouteSet = RouteSet(u32::MAX);
 
+    /// The first `n` routes (`n` at most 32).
+    pub fn first(n: usize) -> RouteSet {
+        RouteSet(u32::MAX.checked_shr(32 - n as u32).unwrap_or(0))
+    }
+
     /// Whether the route at `index` is in the set.
     pub fn contains(self, index: usize) -> bool {
         index < 32 && self.0 & (1 << index) != 0
@@ -239,6 +244,34 @@ impl RouteSet {
     /// Empties the set.
     pub fn clear(&mut self) {
         self.0 = 0;
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The routes in either set.
+    pub fn union(self, other: RouteSet) -> RouteSet {
+        RouteSet(self.0 | other.0)
+    }
+
+    /// The routes of `self` not in `other`.
+    pub fn minus(self, other: RouteSet) -> RouteSet {
+        RouteSet(self.0 & !other.0)
+    }
+
+    /// The indices in the set, lowest first.
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        let mut rest = self.0;
+        std::iter::from_fn(move || {
+            if rest == 0 {
+                return None;
+            }
+            let lowest = rest.trailing_zeros();
+            rest &= rest - 1;
+            Some(lowest as usize)
+        })
     }
 }
 

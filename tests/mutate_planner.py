@@ -26,16 +26,16 @@ def sub(path, old, new):
 def mutate(rule):
     LOOP = "    for class in [Evidence::Positive, Evidence::Unknown, Evidence::Negative] {"
     if rule=='1':
-        sub(P,"            let breaker = breakers[rank];","            if class == Evidence::Negative { continue; }\n            let breaker = breakers[rank];")
+        sub(P,"            let (observed, breaker) = states[rank];","            if class == Evidence::Negative { continue; }\n            let (observed, breaker) = states[rank];")
     elif rule=='2':
-        sub(P,"        ranks[class_slot(class)] |= 1 << rank;","        ranks[0] |= 1 << rank;")
+        sub(P,"        ranks[class_slot(class(state))] |= 1 << rank;","        ranks[0] |= 1 << rank;")
     elif rule=='3':
-        sub(P,"            match view.breaker(now_ms) {","            match Breaker::Closed {")
+        sub(P,"            (view.observed(now_ms), view.breaker(now_ms))","            (view.observed(now_ms), Breaker::Closed)")
     elif rule=='4':
         sub(S,"let hold_down = policy.hold_down_ms;","let hold_down = 0;")
         sub(S,"now_ms < negative_until.saturating_add(policy.hold_down_ms)","now_ms < negative_until")
     elif rule=='5':
-        sub(P,"if route.kind.needs_text_ready_psap() && !text_ready {","if route.kind.needs_text_ready_psap() && !text_ready && false {")
+        sub(P,"let text_not_ready = if snapshot.psap_text_ready(","let text_not_ready = if true || snapshot.psap_text_ready(")
     elif rule=='6':
         sub(P,"            attempt.timeout_ms = attempt.timeout_ms.min(remaining);\n            remaining -= attempt.timeout_ms;","            remaining = remaining.saturating_sub(attempt.timeout_ms);")
     elif rule=='7':
