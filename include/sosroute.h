@@ -681,7 +681,8 @@ typedef struct sos_attempt {
      */
     uint32_t evidence;
     /**
-     * The component whose state weighed most against it, or `SOS_NO_COMPONENT`.
+     * The component that holds the route back (see `Attempt::blamed` in the Rust API), or
+     * `SOS_NO_COMPONENT`.
      */
     uint32_t blamed;
     /**

@@ -94,7 +94,11 @@ pub struct Attempt {
     pub reason: Reason,
     /// The evidence class it was ranked in.
     pub evidence: Evidence,
-    /// The component whose state weighed most against it, if any.
+    /// The component that holds the route back, if any: one that failed earlier in this call;
+    /// else, where a component's breaker is worse than the route's own, the one open the
+    /// longest; else, for a route with negative evidence, the component negative the longest;
+    /// for a route with no fresh evidence, the component whose positive evidence went stale
+    /// first. `None` for a verified route, or where only the route's own breaker is against it.
     pub blamed: Option<ComponentId>,
 }
 

@@ -15,9 +15,8 @@
 
 use std::sync::Arc;
 
-use crate::observation::ComponentId;
 use crate::plan::{Attempt, LeftOut, LeftOutReason, Plan, Reason};
-use crate::policy::{ComponentSet, Policy, Route};
+use crate::policy::{ComponentSet, Policy};
 use crate::request::CallRequest;
 use crate::route::{Capabilities, RouteId, RouteSet, MAX_ROUTES};
 use crate::state::{Breaker, Evidence, Snapshot, Views};
@@ -42,36 +41,22 @@ pub fn plan(
     constraints: &Constraints<'_>,
 ) -> Plan {
     let views = Views::new(snapshot, policy);
-    plan_with_views(request, snapshot, policy, &views, now_ms, constraints)
-}
-
-/// [`plan`], reading each component's and route's evidence and breaker from `views` (which must
-/// have been made from `snapshot` under `policy`) instead of working them out from `snapshot`.
-pub(crate) fn plan_with_views(
-    request: &CallRequest,
-    snapshot: &Snapshot,
-    policy: &Arc<Policy>,
-    views: &Views,
-    now_ms: u64,
-    constraints: &Constraints<'_>,
-) -> Plan {
-    // The plan is built in place (it is returned by value, and moving its fixed tables at the
-    // end cost a memcpy of about 800 bytes per decision).
     let mut plan = Plan::empty(request, policy);
     fill(
         &mut plan,
         request,
         snapshot,
         policy,
-        views,
+        &views,
         now_ms,
         constraints,
     );
     plan
 }
 
-/// [`plan_with_views`] into an existing plan, reusing its tables: a host that keeps a plan
-/// (the C ABI's spare plan handles) saves moving a whole plan per decision.
+/// [`plan`] into an existing plan, reading each component's and route's evidence and breaker
+/// from `views` (which must have been made from `snapshot` under `policy`). Every field of the
+/// plan is set; its tables keep their storage.
 pub(crate) fn fill(
     plan: &mut Plan,
     request: &CallRequest,
@@ -206,16 +191,11 @@ pub(crate) fn fill(
                 needs_user_action: route.kind.needs_user_action() || media != request.media,
                 reason: reason(class, breaker),
                 evidence: class,
-                blamed: blame(
-                    route,
-                    index,
-                    (observed, breaker),
-                    snapshot,
-                    policy,
-                    views,
-                    now_ms,
-                    constraints.suspect,
-                ),
+                blamed: match route.needs.first_in(constraints.suspect) {
+                    // Failed earlier in this call: that is what holds the route back.
+                    Some(c) => Some(c),
+                    None => views.route(index).blamed(observed, breaker, now_ms),
+                },
             };
             attempt.timeout_ms = attempt.timeout_ms.min(remaining);
             remaining -= attempt.timeout_ms;
@@ -262,49 +242,6 @@ fn reason(class: Evidence, breaker: Breaker) -> Reason {
             Evidence::Unknown => Reason::Unverified,
             Evidence::Negative => Reason::FailOpen,
         },
-    }
-}
-
-/// The component whose state weighs most against the route at policy index `index`, given the
-/// route's observed evidence and breaker (`state`, the worst over the route and its
-/// components): the first component whose breaker is that breaker, if it is worse than the
-/// route's own; else the first whose observed evidence is that evidence, if it is worse than
-/// positive. A component blamed earlier in this call (`suspect`) counts as negative with an
-/// open breaker.
-#[allow(clippy::too_many_arguments)]
-fn blame(
-    route: &Route,
-    index: usize,
-    (observed, breaker): (Evidence, Breaker),
-    snapshot: &Snapshot,
-    policy: &Policy,
-    views: &Views,
-    now_ms: u64,
-    suspect: ComponentSet,
-) -> Option<ComponentId> {
-    if observed == Evidence::Positive && breaker == Breaker::Closed {
-        return None;
-    }
-    if breaker > snapshot.route_health(index).breaker(policy, now_ms) {
-        let breaker_of = |c| {
-            if suspect.contains(c) {
-                Breaker::Open
-            } else {
-                views.component(c).breaker(now_ms)
-            }
-        };
-        route.needs.iter().find(|&c| breaker_of(c) == breaker)
-    } else if observed > Evidence::Positive {
-        let observed_of = |c| {
-            if suspect.contains(c) {
-                Evidence::Negative
-            } else {
-                views.component(c).observed(now_ms)
-            }
-        };
-        route.needs.iter().find(|&c| observed_of(c) == observed)
-    } else {
-        None
     }
 }
 

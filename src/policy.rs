@@ -299,6 +299,11 @@ impl ComponentSet {
         self.0 == 0
     }
 
+    /// The lowest component of this set that is also in `other`.
+    pub fn first_in(self, other: ComponentSet) -> Option<ComponentId> {
+        ComponentSet(self.0 & other.0).iter().next()
+    }
+
     /// Whether the two sets share a component.
     pub fn intersects(self, other: ComponentSet) -> bool {
         self.0 & other.0 != 0

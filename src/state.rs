@@ -362,12 +362,92 @@ impl ComponentState {
     }
 }
 
-/// The [`View`] of every component and every route of one policy over one snapshot: what a
-/// decision reads. Entries past the policy's components and routes are unused.
+/// What a route's state says at any time: the [`View`] of the route with its components, its
+/// own breaker, and which component sets each instant of that view, for the blame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RouteView {
+    view: View,
+    own: View,
+    /// The component negative the longest (latest `negative_until_ms`).
+    negative_by: Option<ComponentId>,
+    /// The component whose positive evidence goes stale first (earliest `positive_until_ms`).
+    stale_by: Option<ComponentId>,
+    /// Of the components with a tripped breaker, the one open the longest.
+    opened_by: Option<ComponentId>,
+}
+
+impl RouteView {
+    /// The view of a route with history `own` that needs `needs`, whose views are `components`.
+    /// Ties go to the lowest component id.
+    fn new(own: View, needs: ComponentSet, components: &[View; MAX_COMPONENTS]) -> RouteView {
+        let mut route = RouteView {
+            view: own,
+            own,
+            negative_by: None,
+            stale_by: None,
+            opened_by: None,
+        };
+        if needs.is_empty() {
+            // Nothing to observe: never positive (nor negative) evidence.
+            route.view.positive_until_ms = 0;
+            return route;
+        }
+        let (mut negative_until, mut positive_until, mut open_until) = (0, u64::MAX, 0);
+        for c in needs.iter() {
+            let v = components[c.0 as usize % MAX_COMPONENTS];
+            if route.negative_by.is_none() || v.negative_until_ms > negative_until {
+                (route.negative_by, negative_until) = (Some(c), v.negative_until_ms);
+            }
+            if route.stale_by.is_none() || v.positive_until_ms < positive_until {
+                (route.stale_by, positive_until) = (Some(c), v.positive_until_ms);
+            }
+            if v.tripped && (route.opened_by.is_none() || v.open_until_ms > open_until) {
+                (route.opened_by, open_until) = (Some(c), v.open_until_ms);
+            }
+            route.view = route.view.and(v);
+        }
+        route
+    }
+
+    /// The route's observed evidence at `now_ms`: the worst over its components.
+    pub(crate) fn observed(&self, now_ms: u64) -> Evidence {
+        self.view.observed(now_ms)
+    }
+
+    /// The route's breaker at `now_ms`: the worst over it and its components.
+    pub(crate) fn breaker(&self, now_ms: u64) -> Breaker {
+        self.view.breaker(now_ms)
+    }
+
+    /// The component that holds the route back at `now_ms`, given its `observed` evidence and
+    /// `breaker` there: if a component's breaker is worse than the route's own, the component
+    /// open the longest; else, if the route is negative, the component negative the longest;
+    /// else, if it is unknown, the component whose positive evidence went stale first. `None`
+    /// for a verified route with closed breakers, and where only the route's own breaker or
+    /// nothing at all (no components) is against it.
+    pub(crate) fn blamed(
+        &self,
+        observed: Evidence,
+        breaker: Breaker,
+        now_ms: u64,
+    ) -> Option<ComponentId> {
+        if breaker != Breaker::Closed && breaker > self.own.breaker(now_ms) {
+            return self.opened_by;
+        }
+        match observed {
+            Evidence::Positive => None,
+            Evidence::Unknown => self.stale_by,
+            Evidence::Negative => self.negative_by,
+        }
+    }
+}
+
+/// The [`View`] of every component and the [`RouteView`] of every route of one policy over one
+/// snapshot: what a decision reads. Entries past the policy's components and routes are unused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Views {
     components: [View; MAX_COMPONENTS],
-    routes: [View; MAX_ROUTES],
+    routes: [RouteView; MAX_ROUTES],
 }
 
 impl Views {
@@ -375,7 +455,7 @@ impl Views {
     pub(crate) fn new(snapshot: &Snapshot, policy: &Policy) -> Views {
         let mut views = Views {
             components: [View::default(); MAX_COMPONENTS],
-            routes: [View::default(); MAX_ROUTES],
+            routes: [RouteView::default(); MAX_ROUTES],
         };
         views.refresh(snapshot, policy, ComponentSet(u32::MAX), RouteSet::ALL);
         views
@@ -397,22 +477,10 @@ impl Views {
             self.components[c.0 as usize] = snapshot.component(c).view(policy);
         }
         for (index, route) in policy.routes().iter().enumerate() {
-            if !routes.contains(index) && !route.needs.intersects(components) {
-                continue;
+            if routes.contains(index) || route.needs.intersects(components) {
+                let own = snapshot.route_health(index).view(policy);
+                self.routes[index] = RouteView::new(own, route.needs, &self.components);
             }
-            let own = snapshot.route_health(index).view(policy);
-            self.routes[index] = if route.needs.is_empty() {
-                // Nothing to observe: never positive (nor negative) evidence.
-                View {
-                    positive_until_ms: 0,
-                    ..own
-                }
-            } else {
-                route
-                    .needs
-                    .iter()
-                    .fold(own, |v, c| v.and(self.components[c.0 as usize]))
-            };
         }
     }
 
@@ -423,14 +491,9 @@ impl Views {
         self.routes[..routes].copy_from_slice(&other.routes[..routes]);
     }
 
-    /// The view of component `c`.
-    pub(crate) fn component(&self, c: ComponentId) -> View {
-        self.components[c.0 as usize % MAX_COMPONENTS]
-    }
-
-    /// The view of the route at policy index `index`, with its components.
-    pub(crate) fn route(&self, index: usize) -> View {
-        self.routes[index % MAX_ROUTES]
+    /// The view of the route at policy index `index`.
+    pub(crate) fn route(&self, index: usize) -> &RouteView {
+        &self.routes[index % MAX_ROUTES]
     }
 }
 

@@ -4,7 +4,7 @@
 For each rule it applies one deliberate bug to the planner (or the state store), runs that rule's
 property and expects it to FAIL, then restores the sources. Run from the repository root:
 
-    python3 tests/mutate_planner.py          # all eight rules
+    python3 tests/mutate_planner.py          # all eight rules, and the blame property
     python3 tests/mutate_planner.py 4        # one rule
 
 It exits non-zero if a property passes against its broken planner: such a property asserts
@@ -42,17 +42,20 @@ def mutate(rule):
         sub(P,LOOP,"    static FLIP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n    let flip = FLIP.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1;\n    let classes = if flip { [Evidence::Unknown, Evidence::Positive, Evidence::Negative] } else { [Evidence::Positive, Evidence::Unknown, Evidence::Negative] };\n    for class in classes {")
     elif rule=='8':
         sub(P,LOOP,"    for class in [Evidence::Unknown, Evidence::Positive, Evidence::Negative] {")
+    elif rule=='blame':
+        sub(P,"None => views.route(index).blamed(","None => views.route((index + 1) % routes.len()).blamed(")
 
 
 def main():
-    rules = sys.argv[1:] or [str(r) for r in range(1, 9)]
+    rules = sys.argv[1:] or [str(r) for r in range(1, 9)] + ['blame']
     originals = {path: open(path).read() for path in (P, S)}
     survived = []
     for rule in rules:
         try:
             mutate(rule)
             out = subprocess.run(
-                ['cargo', 'test', '--release', '--test', 'rules', f'rule_{rule}_'],
+                ['cargo', 'test', '--release', '--test', 'rules',
+                 'blame_' if rule == 'blame' else f'rule_{rule}_'],
                 capture_output=True, text=True).stdout
         finally:
             for path, text in originals.items():

@@ -9,7 +9,7 @@ use common::*;
 use proptest::prelude::*;
 use sosroute::policy::ComponentSet;
 use sosroute::{
-    CallRequest, Capabilities, ComponentId, Evidence, Fact, LeftOutReason, Media, Next,
+    Breaker, CallRequest, Capabilities, ComponentId, Evidence, Fact, LeftOutReason, Media, Next,
     Observation, Outcome, Plan, Policy, RadioState, RouteKind, Router, ServiceState, Update,
 };
 
@@ -169,6 +169,60 @@ proptest! {
         for (i, a) in after.attempts.iter().enumerate() {
             if a.evidence != Evidence::Negative {
                 prop_assert!(i < at, "{}", after.explain());
+            }
+        }
+    }
+
+    /// Blame (not a rule of DESIGN.md, but what explanations and audit records say): an
+    /// attempt's blamed component is one of its route's components whose own state is what
+    /// holds the route back. Where a component's breaker is worse than the route's own, it is
+    /// the tripped component open the longest; else a negative component when the route is
+    /// negative, a not-positive one when it is unknown; none when it is verified.
+    /// Broken planner it caught: the blame of a route looked up under another route's index.
+    #[test]
+    fn blame_names_what_holds_the_route_back(
+        history in arb_history(&default_policy(), NOW),
+        request in arb_request(NOW),
+        later in 0u64..120_000,
+    ) {
+        let policy = default_policy();
+        let router = router_with(&policy, &history);
+        let now = NOW + later;
+        let plan = router.plan(&CallRequest { now_ms: now, ..request });
+        let snapshot = router.snapshot();
+        for a in &plan.attempts {
+            let index = policy.route_index(a.route).unwrap();
+            let route = &policy.routes()[index];
+            let state = |c: ComponentId| snapshot.component(c);
+            let own = snapshot.route_health(index).breaker(&policy, now);
+            let worst_breaker = route.needs.iter()
+                .map(|c| state(c).health.breaker(&policy, now))
+                .max()
+                .unwrap_or(Breaker::Closed);
+            let observed = route.needs.iter()
+                .map(|c| state(c).observed(&policy, now))
+                .max()
+                .unwrap_or(Evidence::Unknown);
+            let open_until = |c: ComponentId| state(c).health.opened_at_ms + policy.cool_down_ms;
+            match a.blamed {
+                Some(c) => {
+                    prop_assert!(route.needs.contains(c), "{}", plan.explain());
+                    if worst_breaker > own {
+                        prop_assert_eq!(state(c).health.breaker(&policy, now), worst_breaker);
+                        for other in route.needs.iter() {
+                            if state(other).health.breaker(&policy, now) != Breaker::Closed {
+                                prop_assert!(open_until(other) <= open_until(c), "{}", plan.explain());
+                            }
+                        }
+                    } else {
+                        prop_assert!(observed != Evidence::Positive, "{}", plan.explain());
+                        prop_assert_eq!(state(c).observed(&policy, now), observed, "{}", plan.explain());
+                    }
+                }
+                None => prop_assert!(
+                    worst_breaker <= own && (observed == Evidence::Positive || route.needs.is_empty()),
+                    "{}", plan.explain()
+                ),
             }
         }
     }

@@ -428,7 +428,8 @@ pub struct sos_attempt {
     pub reason: u32,
     /// A `sos_evidence`: the evidence class it was ranked in.
     pub evidence: u32,
-    /// The component whose state weighed most against it, or `SOS_NO_COMPONENT`.
+    /// The component that holds the route back (see `Attempt::blamed` in the Rust API), or
+    /// `SOS_NO_COMPONENT`.
     pub blamed: u32,
     /// Whether the caller must do something (type, aim the phone) beyond waiting.
     pub needs_user_action: bool,
