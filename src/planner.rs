@@ -15,10 +15,11 @@
 
 use std::sync::Arc;
 
+use crate::observation::PsapId;
 use crate::plan::{Attempt, LeftOut, LeftOutReason, Plan, Reason};
 use crate::policy::{ComponentSet, Policy};
 use crate::request::CallRequest;
-use crate::route::{Capabilities, RouteId, RouteSet, MAX_ROUTES};
+use crate::route::{Capabilities, Media, RouteId, RouteKind, RouteSet, MAX_ROUTES};
 use crate::state::{Breaker, Evidence, Snapshot, Views};
 
 /// What a call session adds to a plain request.
@@ -48,21 +49,24 @@ pub fn plan(
         snapshot,
         policy,
         &views,
+        None,
         now_ms,
         constraints,
     );
     plan
 }
 
-/// [`plan`] into an existing plan, reading each component's and route's evidence and breaker
-/// from `views` (which must have been made from `snapshot` under `policy`). Every field of the
-/// plan is set; its tables keep their storage.
+/// [`plan`] into an existing plan, reading each route's evidence and breaker from `views`, and
+/// its rank from `rankings` where they hold (both made from `snapshot` under `policy`). Every
+/// field of the plan is set; its tables keep their storage.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn fill(
     plan: &mut Plan,
     request: &CallRequest,
     snapshot: &Snapshot,
     policy: &Arc<Policy>,
     views: &Views,
+    rankings: Option<&Rankings>,
     now_ms: u64,
     constraints: &Constraints<'_>,
 ) {
@@ -125,41 +129,46 @@ pub(crate) fn fill(
     }
     let usable = policy.all_routes().minus(excluded);
 
-    // Rules 2, 3 and 4: each usable route's observed evidence and breaker at `now_ms`, the
-    // worst over the route and its components, read from its view (the hold-down is in the
-    // view). A component blamed earlier in this call counts as negative with an open breaker,
-    // for this call only. `ranks[class]` holds the preference ranks in each class: walking the
-    // classes in order and each set's ranks upwards yields the order of (class, rank) with no
-    // sort.
-    let mut ranks = [0u32; 3];
-    let mut states = [(Evidence::Unknown, Breaker::Closed); MAX_ROUTES];
-    for (rank, &index) in preference.iter().enumerate() {
-        let index = index as usize;
-        if !usable.contains(index) {
-            continue;
+    // Rules 2, 3 and 4: what the state says of each usable route, and their order. The router
+    // keeps these for the default lists while no route's state changes; otherwise work them
+    // out here.
+    let kept = rankings
+        .filter(|_| {
+            constraints.suspect.is_empty()
+                && std::ptr::eq(preferences, policy.preferences(PsapId(0)))
+        })
+        .and_then(|r| r.at(now_ms));
+    let fresh;
+    let (attempts, order) = match kept {
+        Some(kept) => (&kept.attempts, &kept.orders[request.media as usize - 1]),
+        None => {
+            let (mut attempts, mut order) = ([PLACEHOLDER; MAX_ROUTES], EMPTY_ORDER);
+            assess(
+                &mut attempts,
+                policy,
+                usable,
+                views,
+                now_ms,
+                constraints.suspect,
+            );
+            order.refresh(preference, usable, &attempts);
+            fresh = (attempts, order);
+            (&fresh.0, &fresh.1)
         }
-        let state = if routes[index].needs.intersects(constraints.suspect) {
-            (Evidence::Negative, Breaker::Open)
-        } else {
-            let view = views.route(index);
-            (view.observed(now_ms), view.breaker(now_ms))
-        };
-        ranks[class_slot(class(state))] |= 1 << rank;
-        states[rank] = state;
-    }
+    };
 
     // Rule 2: fresh positive, then unknown, then negative; policy preference within a class.
-    let has_verified = ranks[class_slot(Evidence::Positive)] != 0;
+    let mut entries = order.iter().filter(|&index| usable.contains(index));
+    let has_verified = entries
+        .clone()
+        .next()
+        .is_some_and(|index| attempts[index].evidence == Evidence::Positive);
     let mut remaining = constraints.remaining_ms.unwrap_or(policy.budget_ms);
-    for class in [Evidence::Positive, Evidence::Unknown, Evidence::Negative] {
-        let mut rest = ranks[class_slot(class)];
-        while rest != 0 {
-            let rank = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
-            let index = preference[rank] as usize;
-            let route = &routes[index];
-            let left_out = if class == Evidence::Unknown && !policy.allow_unverified && has_verified
-            {
+    for index in entries.by_ref() {
+        let route = &routes[index];
+        let mut attempt = attempts[index];
+        let left_out =
+            if attempt.evidence == Evidence::Unknown && !policy.allow_unverified && has_verified {
                 Some(LeftOutReason::Unverified)
             } else if remaining == 0 {
                 // Rule 6: never promise more time than remains.
@@ -167,40 +176,22 @@ pub(crate) fn fill(
             } else {
                 None
             };
-            if let Some(reason) = left_out {
-                plan.left_out.push(LeftOut {
-                    route: route.id,
-                    reason,
-                    missing: Capabilities::NONE,
-                });
-                continue;
-            }
-            let (observed, breaker) = states[rank];
-            let media = route
-                .media_for(request.media, request.caller)
-                .expect("a usable route carries media for the request");
-            let mut attempt = Attempt {
+        if let Some(reason) = left_out {
+            plan.left_out.push(LeftOut {
                 route: route.id,
-                kind: route.kind,
-                media,
-                timeout_ms: if breaker == Breaker::Closed {
-                    route.setup_timeout_ms
-                } else {
-                    demoted_timeout(route.setup_timeout_ms, policy)
-                },
-                needs_user_action: route.kind.needs_user_action() || media != request.media,
-                reason: reason(class, breaker),
-                evidence: class,
-                blamed: match route.needs.first_in(constraints.suspect) {
-                    // Failed earlier in this call: that is what holds the route back.
-                    Some(c) => Some(c),
-                    None => views.route(index).blamed(observed, breaker, now_ms),
-                },
-            };
-            attempt.timeout_ms = attempt.timeout_ms.min(remaining);
-            remaining -= attempt.timeout_ms;
-            plan.attempts.push(attempt);
+                reason,
+                missing: Capabilities::NONE,
+            });
+            continue;
         }
+        attempt.media = route
+            .media_for(request.media, request.caller)
+            .expect("a usable route carries media for the request");
+        attempt.needs_user_action =
+            route.kind.needs_user_action() || attempt.media != request.media;
+        attempt.timeout_ms = attempt.timeout_ms.min(remaining);
+        remaining -= attempt.timeout_ms;
+        plan.attempts.push(attempt);
     }
 
     plan.fail_open = !plan.attempts.is_empty()
@@ -210,9 +201,160 @@ pub(crate) fn fill(
             .all(|a| a.evidence == Evidence::Negative);
 }
 
-/// The class a route with observed evidence and breaker `state` ranks in: its observed class,
-/// or negative while a breaker is open (demoted).
-fn class((observed, breaker): (Evidence, Breaker)) -> Evidence {
+/// Sets `attempts[index]`, for each route in `among` (by policy index), to the attempt the state
+/// makes of the route at `now_ms`: evidence
+/// class, reason, timer (not yet clipped to a budget) and blame. Its media is left to the
+/// request. A component blamed earlier in the call (`suspect`) counts as negative with an open
+/// breaker.
+fn assess(
+    attempts: &mut [Attempt; MAX_ROUTES],
+    policy: &Policy,
+    among: RouteSet,
+    views: &Views,
+    now_ms: u64,
+    suspect: ComponentSet,
+) {
+    for index in among.iter() {
+        let route = &policy.routes()[index];
+        // The worst evidence and breaker over the route and its components, from its view (the
+        // hold-down is in the view).
+        let view = views.route(index);
+        let (observed, breaker) = if route.needs.intersects(suspect) {
+            (Evidence::Negative, Breaker::Open)
+        } else {
+            (view.observed(now_ms), view.breaker(now_ms))
+        };
+        let class = class(observed, breaker);
+        attempts[index] = Attempt {
+            route: route.id,
+            kind: route.kind,
+            timeout_ms: if breaker == Breaker::Closed {
+                route.setup_timeout_ms
+            } else {
+                demoted_timeout(route.setup_timeout_ms, policy)
+            },
+            reason: reason(class, breaker),
+            evidence: class,
+            blamed: match route.needs.first_in(suspect) {
+                // Failed earlier in this call: that is what holds the route back.
+                Some(c) => Some(c),
+                None => view.blamed(observed, breaker, now_ms),
+            },
+            ..PLACEHOLDER
+        };
+    }
+}
+
+/// What [`assess`] leaves to the request, and the attempt of a route it did not assess.
+const PLACEHOLDER: Attempt = Attempt {
+    route: RouteId(0),
+    kind: RouteKind::Custom,
+    media: Media::Voice,
+    timeout_ms: 0,
+    needs_user_action: false,
+    reason: Reason::Unverified,
+    evidence: Evidence::Unknown,
+    blamed: None,
+};
+
+/// Routes (policy indices) in plan order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Order {
+    len: usize,
+    indices: [u8; MAX_ROUTES],
+}
+
+const EMPTY_ORDER: Order = Order {
+    len: 0,
+    indices: [0; MAX_ROUTES],
+};
+
+impl Order {
+    /// Makes this rule 2's order of the routes of `preference` in `among`: by the evidence class of their attempts
+    /// (positive, unknown, negative), in preference order within a class. The ranks in each
+    /// class are a bit set, so walking the classes in order and each set upwards needs no sort.
+    fn refresh(&mut self, preference: &[u8], among: RouteSet, attempts: &[Attempt; MAX_ROUTES]) {
+        let mut ranks = [0u32; 3];
+        for (rank, &index) in preference.iter().enumerate() {
+            if among.contains(index as usize) {
+                ranks[class_slot(attempts[index as usize].evidence)] |= 1 << rank;
+            }
+        }
+        self.len = 0;
+        for mut rest in ranks {
+            while rest != 0 {
+                self.indices[self.len] = preference[rest.trailing_zeros() as usize];
+                self.len += 1;
+                rest &= rest - 1;
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = usize> + Clone + '_ {
+        self.indices[..self.len].iter().map(|&index| index as usize)
+    }
+}
+
+/// Every route assessed, and the policy's default preference lists ordered in full, for the time
+/// window around one instant in which no route's evidence, breaker or blame changes. Within it,
+/// a request's usable routes are in the order of its list restricted to them. The router makes
+/// these when the state changes, so that a decision on a default list (no PSAP-specific list,
+/// no suspects: the usual case) only picks its routes out of them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Rankings {
+    from_ms: u64,
+    until_ms: u64,
+    attempts: [Attempt; MAX_ROUTES],
+    orders: [Order; 3],
+}
+
+impl Rankings {
+    /// The rankings at `at_ms` (the latest time the state has heard of).
+    pub(crate) fn new(policy: &Policy, views: &Views, at_ms: u64) -> Rankings {
+        let mut rankings = Rankings {
+            from_ms: 0,
+            until_ms: 0,
+            attempts: [PLACEHOLDER; MAX_ROUTES],
+            orders: [EMPTY_ORDER; 3],
+        };
+        rankings.refresh(policy, views, at_ms);
+        rankings
+    }
+
+    /// Makes these the rankings at `at_ms`, in place (the writer refreshes them on every
+    /// update, and a new table is worth moving only once).
+    pub(crate) fn refresh(&mut self, policy: &Policy, views: &Views, at_ms: u64) {
+        let mut window = (0, u64::MAX);
+        for index in 0..policy.routes().len() {
+            views.route(index).narrow(at_ms, &mut window);
+        }
+        (self.from_ms, self.until_ms) = window;
+        let all = policy.all_routes();
+        assess(
+            &mut self.attempts,
+            policy,
+            all,
+            views,
+            at_ms,
+            ComponentSet::default(),
+        );
+        let preferences = policy.preferences(PsapId(0));
+        for (order, media) in self.orders.iter_mut().zip(Media::ALL) {
+            order.refresh(preferences.for_media(media), all, &self.attempts);
+        }
+    }
+
+    /// These rankings, if they hold at `now_ms`.
+    fn at(&self, now_ms: u64) -> Option<&Rankings> {
+        (self.from_ms..self.until_ms)
+            .contains(&now_ms)
+            .then_some(self)
+    }
+}
+
+/// The class a route with `observed` evidence and a `breaker` ranks in: its observed class, or
+/// negative while a breaker is open (demoted).
+fn class(observed: Evidence, breaker: Breaker) -> Evidence {
     if breaker == Breaker::Open {
         Evidence::Negative
     } else {

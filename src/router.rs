@@ -16,7 +16,7 @@ use thiserror::Error;
 
 use crate::observation::{ComponentId, Observation, Outcome, Subject};
 use crate::plan::{Attempt, Plan};
-use crate::planner::{self, Constraints};
+use crate::planner::{self, Constraints, Rankings};
 use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat};
 use crate::request::CallRequest;
 use crate::route::{RouteId, RouteSet, MAX_ROUTES};
@@ -30,15 +30,22 @@ struct Published {
     /// What a decision asks of each component and route, computed by the writer for what a
     /// batch changed, so readers do not walk fact slots on every decision.
     views: Views,
+    /// The latest time of any update applied.
+    clock_ms: u64,
+    /// The default preference lists ranked around `clock_ms`, so readers do not rank them.
+    rankings: Rankings,
 }
 
 impl Published {
-    fn new(snapshot: Snapshot, policy: Arc<Policy>) -> Published {
+    fn new(snapshot: Snapshot, policy: Arc<Policy>, clock_ms: u64) -> Published {
         let views = Views::new(&snapshot, &policy);
+        let rankings = Rankings::new(&policy, &views, clock_ms);
         Published {
             snapshot,
             policy,
             views,
+            clock_ms,
+            rankings,
         }
     }
 }
@@ -116,7 +123,7 @@ impl Router {
     /// A router with no observations yet, using `policy`.
     pub fn new(mut policy: Policy) -> Router {
         policy.set_version(1);
-        let published = Published::new(Snapshot::default(), Arc::new(policy));
+        let published = Published::new(Snapshot::default(), Arc::new(policy), 0);
         Router {
             shared: Arc::new(Shared {
                 current: ArcSwap::from_pointee(published),
@@ -152,9 +159,11 @@ impl Router {
         policy.set_version(version);
         let current = self.shared.current.load_full();
         let snapshot = current.snapshot.remap(&current.policy, &policy);
-        self.shared
-            .current
-            .store(Arc::new(Published::new(snapshot, Arc::new(policy))));
+        self.shared.current.store(Arc::new(Published::new(
+            snapshot,
+            Arc::new(policy),
+            current.clock_ms,
+        )));
         // The old buffers hold a stale policy and state laid out for it: drop them.
         writer.spares = [None, None];
         version
@@ -175,6 +184,7 @@ impl Router {
             let (mut components, mut routes) = (ComponentSet::default(), RouteSet::default());
             for (index, update) in updates.into_iter().enumerate() {
                 next.snapshot.apply(&update, index, &next.policy)?;
+                next.clock_ms = next.clock_ms.max(update.at_ms());
                 // Applied, so its component or route is the policy's.
                 match update {
                     Update::Observe(o) => match o.subject {
@@ -241,12 +251,16 @@ impl Router {
             buffer.policy = Arc::clone(&current.policy);
             buffer.views.clone_from(&current.views);
         }
+        buffer.clock_ms = current.clock_ms;
         drop(current);
         match build(buffer) {
             Ok((components, routes)) => {
                 buffer
                     .views
-                    .refresh(&buffer.snapshot, &buffer.policy, components, routes)
+                    .refresh(&buffer.snapshot, &buffer.policy, components, routes);
+                buffer
+                    .rankings
+                    .refresh(&buffer.policy, &buffer.views, buffer.clock_ms);
             }
             Err(e) => {
                 writer.keep(next);
@@ -256,6 +270,10 @@ impl Router {
         debug_assert!(
             buffer.views == Views::new(&buffer.snapshot, &buffer.policy),
             "the views of every changed component and route were refreshed"
+        );
+        debug_assert!(
+            buffer.rankings == Rankings::new(&buffer.policy, &buffer.views, buffer.clock_ms),
+            "the rankings are those of the views"
         );
         buffer.snapshot.epoch += 1;
         let epoch = buffer.snapshot.epoch;
@@ -279,6 +297,7 @@ impl Router {
             &current.snapshot,
             &current.policy,
             &current.views,
+            Some(&current.rankings),
             request.now_ms,
             &Constraints::default(),
         );
@@ -293,6 +312,7 @@ impl Router {
             &current.snapshot,
             &current.policy,
             &current.views,
+            Some(&current.rankings),
             now_ms,
             constraints,
         );

@@ -36,6 +36,16 @@ pub enum Update {
     },
 }
 
+impl Update {
+    /// When it happened.
+    pub fn at_ms(&self) -> u64 {
+        match *self {
+            Update::Observe(o) => o.at_ms,
+            Update::Outcome { at_ms, .. } => at_ms,
+        }
+    }
+}
+
 /// An update batch that was rejected; the state is as it was before the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum UpdateError {
@@ -407,6 +417,26 @@ impl RouteView {
             route.view = route.view.and(v);
         }
         route
+    }
+
+    /// Narrows `window`, a time window around `at_ms`, to the times at which this route's
+    /// observed evidence, breaker and blame are what they are at `at_ms`: it drops every instant
+    /// at which one of them changes.
+    pub(crate) fn narrow(&self, at_ms: u64, window: &mut (u64, u64)) {
+        let opened = |v: &View| if v.tripped { v.open_until_ms } else { 0 };
+        let changes = [
+            self.view.negative_until_ms,
+            self.view.positive_until_ms,
+            opened(&self.view),
+            opened(&self.own),
+        ];
+        for t in changes {
+            if t <= at_ms {
+                window.0 = window.0.max(t);
+            } else {
+                window.1 = window.1.min(t);
+            }
+        }
     }
 
     /// The route's observed evidence at `now_ms`: the worst over its components.

@@ -5,7 +5,7 @@ For each rule it applies one deliberate bug to the planner (or the state store),
 property and expects it to FAIL, then restores the sources. Run from the repository root:
 
     python3 tests/mutate_planner.py          # all eight rules, and the blame property
-    python3 tests/mutate_planner.py 4        # one rule
+    python3 tests/mutate_planner.py 4        # one rule (or `blame`)
 
 It exits non-zero if a property passes against its broken planner: such a property asserts
 nothing.
@@ -24,11 +24,11 @@ def sub(path, old, new):
 
 
 def mutate(rule):
-    LOOP = "    for class in [Evidence::Positive, Evidence::Unknown, Evidence::Negative] {"
+    LOOP = "        for mut rest in ranks {"
     if rule=='1':
-        sub(P,"            let (observed, breaker) = states[rank];","            if class == Evidence::Negative { continue; }\n            let (observed, breaker) = states[rank];")
+        sub(P,"        let mut attempt = attempts[index];","        let mut attempt = attempts[index];\n        if attempt.evidence == Evidence::Negative { continue; }")
     elif rule=='2':
-        sub(P,"        ranks[class_slot(class(state))] |= 1 << rank;","        ranks[0] |= 1 << rank;")
+        sub(P,"                ranks[class_slot(attempts[index as usize].evidence)] |= 1 << rank;","                ranks[0] |= 1 << rank;")
     elif rule=='3':
         sub(P,"            (view.observed(now_ms), view.breaker(now_ms))","            (view.observed(now_ms), Breaker::Closed)")
     elif rule=='4':
@@ -37,13 +37,13 @@ def mutate(rule):
     elif rule=='5':
         sub(P,"let text_not_ready = if snapshot.psap_text_ready(","let text_not_ready = if true || snapshot.psap_text_ready(")
     elif rule=='6':
-        sub(P,"            attempt.timeout_ms = attempt.timeout_ms.min(remaining);\n            remaining -= attempt.timeout_ms;","            remaining = remaining.saturating_sub(attempt.timeout_ms);")
+        sub(P,"        attempt.timeout_ms = attempt.timeout_ms.min(remaining);\n        remaining -= attempt.timeout_ms;","        remaining = remaining.saturating_sub(attempt.timeout_ms);")
     elif rule=='7':
-        sub(P,LOOP,"    static FLIP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n    let flip = FLIP.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1;\n    let classes = if flip { [Evidence::Unknown, Evidence::Positive, Evidence::Negative] } else { [Evidence::Positive, Evidence::Unknown, Evidence::Negative] };\n    for class in classes {")
+        sub(P,LOOP,"        static FLIP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n        let flip = FLIP.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1;\n        let ranks = if flip { [ranks[1], ranks[0], ranks[2]] } else { ranks };\n        for mut rest in ranks {")
     elif rule=='8':
-        sub(P,LOOP,"    for class in [Evidence::Unknown, Evidence::Positive, Evidence::Negative] {")
+        sub(P,LOOP,"        for mut rest in [ranks[1], ranks[0], ranks[2]] {")
     elif rule=='blame':
-        sub(P,"None => views.route(index).blamed(","None => views.route((index + 1) % routes.len()).blamed(")
+        sub(P,"None => view.blamed(","None => views.route((index + 1) % policy.routes().len()).blamed(")
 
 
 def main():
