@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use sosroute::ffi::sos_call_request;
-use sosroute::{Capabilities, Next, Plan, Router};
+use sosroute::{CallRequest, Capabilities, Next, Plan, Router};
 
 mod common;
 mod naive;
@@ -237,7 +237,13 @@ fn writer_storm(c: &mut Criterion) {
     let epoch_before = router.snapshot().epoch;
     let started = std::time::Instant::now();
     group.bench_function("plan_8/storm", |b| {
-        b.iter(|| keep(router.plan(black_box(&request))))
+        b.iter(|| {
+            let request = CallRequest {
+                now_ms: storm.now_ms(),
+                ..request
+            };
+            keep(router.plan(black_box(&request)))
+        })
     });
     let elapsed = started.elapsed();
     let batches = storm.stop();
@@ -280,7 +286,7 @@ fn baseline(c: &mut Criterion) {
         move |batch| batch.iter().for_each(|o| naive.observe(o))
     });
     group.bench_function("plan_8/storm", |b| {
-        b.iter(|| keep(naive.plan(black_box(Capabilities::ALL), &[], black_box(common::NOW))))
+        b.iter(|| keep(naive.plan(black_box(Capabilities::ALL), &[], storm.now_ms())))
     });
     storm.stop();
     let mut tick = 0u64;

@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use sosroute::Next;
+use sosroute::{CallRequest, Next};
 
 mod common;
 mod naive;
@@ -114,7 +114,12 @@ fn main() {
 
         let storm = common::WriterStorm::start(&router, ROUTES);
         let started = Instant::now();
-        stormy.extend(time_each(n, || router.plan(&request)));
+        stormy.extend(time_each(n, || {
+            router.plan(&CallRequest {
+                now_ms: storm.now_ms(),
+                ..request
+            })
+        }));
         storm_time += started.elapsed().as_secs_f64();
         storm_batches += storm.stop();
 
@@ -124,7 +129,7 @@ fn main() {
             move |batch| batch.iter().for_each(|o| naive.observe(o))
         });
         naive_stormy.extend(time_each(n / 5, || {
-            naive.plan(sosroute::Capabilities::ALL, &[], common::NOW)
+            naive.plan(sosroute::Capabilities::ALL, &[], storm.now_ms())
         }));
         storm.stop();
 

@@ -149,9 +149,13 @@ pub fn one_observation(tick: u64) -> Observation {
 }
 
 /// A monitor thread applying observation batches as fast as it can while this thread plans.
+/// Each batch is stamped 1 ms after the one before; readers plan at [`WriterStorm::now_ms`],
+/// the time of the latest batch, as a handset or a PSAP decides at the time its monitors report
+/// (a reader planning at a fixed time would see the state race ahead of it into the future).
 pub struct WriterStorm {
     stop: Arc<AtomicBool>,
     batches: Arc<AtomicU64>,
+    clock: Arc<AtomicU64>,
     thread: Option<thread::JoinHandle<()>>,
 }
 
@@ -171,8 +175,9 @@ impl WriterStorm {
     ) -> WriterStorm {
         let stop = Arc::new(AtomicBool::new(false));
         let batches = Arc::new(AtomicU64::new(0));
+        let clock = Arc::new(AtomicU64::new(OBSERVED_AT));
         let thread = {
-            let (stop, batches) = (stop.clone(), batches.clone());
+            let (stop, batches, clock) = (stop.clone(), batches.clone(), clock.clone());
             thread::spawn(move || {
                 let mut batch = observations(routes, OBSERVED_AT);
                 let mut tick = 0u64;
@@ -185,14 +190,21 @@ impl WriterStorm {
                     }
                     apply(&batch);
                     batches.fetch_add(1, Ordering::Relaxed);
+                    clock.store(OBSERVED_AT + tick, Ordering::Relaxed);
                 }
             })
         };
         WriterStorm {
             stop,
             batches,
+            clock,
             thread: Some(thread),
         }
+    }
+
+    /// The time of the latest batch applied.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.load(Ordering::Relaxed)
     }
 
     /// Stops the writer; returns the batches it applied.
