@@ -80,6 +80,11 @@ impl EmergencyService {
     /// assert!(EmergencyService::recognise("411").is_err());
     /// ```
     pub fn recognise(dialled: &str) -> Result<EmergencyService, RequestError> {
+        // A number as dialled, with nothing to trim or strip: the usual case, and on every
+        // decision a C host makes (it passes the dialled string), so looked up first.
+        if let Some(&(_, service)) = NUMBERS.iter().find(|(n, _)| *n == dialled) {
+            return Ok(service);
+        }
         let s = dialled.trim();
         let not_emergency = || RequestError::NotEmergency(dialled.to_owned());
         if let Some(rest) = strip_prefix_ignore_case(s, "urn:service:") {

@@ -216,6 +216,7 @@ pub(crate) unsafe fn write_struct<T>(out: *mut T, value: T) {
 ///
 /// # Safety
 /// `ptr` is non-NULL and points to `len` readable bytes that stay put during the call.
+#[inline(always)]
 pub(crate) unsafe fn text<'a>(
     ptr: *const c_char,
     len: usize,
