@@ -81,6 +81,7 @@ fn main() {
     let session_router = common::router(ROUTES);
     let update_router = common::router(ROUTES);
     let request = common::request(1, common::NOW);
+    let stale_request = common::request(1, common::STALE);
     let naive = std::sync::Arc::new(naive::NaiveRouter::new(&common::policy(ROUTES)));
     for o in common::observations(ROUTES, common::OBSERVED_AT) {
         naive.observe(&o);
@@ -90,6 +91,7 @@ fn main() {
 
     let mut timer = Vec::new();
     let mut idle = Vec::new();
+    let mut afresh = Vec::new();
     let mut next = Vec::new();
     let mut plan16 = Vec::new();
     let mut observe = Vec::new();
@@ -102,6 +104,7 @@ fn main() {
     for _ in 0..ROUNDS {
         timer.extend(time_each(n, || ()));
         idle.extend(time_each(n, || router.plan(&request)));
+        afresh.extend(time_each(n / 5, || router.plan(&stale_request)));
         next.extend(next_attempts(&session_router, n / ROUTES));
         plan16.extend(time_each(n, || router16.plan(&request)));
         observe.extend(time_each(n / 5, || {
@@ -144,6 +147,10 @@ fn main() {
     let rows = [
         row("timer alone (Instant::now + elapsed)", timer),
         row("plan, 8 routes, idle", idle),
+        row(
+            "plan, 8 routes, ranked afresh (state older than its TTLs)",
+            afresh,
+        ),
         row("next_attempt, 8 routes (full fallback walk)", next),
         row("plan, 16 routes, idle", plan16),
         row("observe, one observation", observe),

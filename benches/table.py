@@ -16,6 +16,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
 RATIOS = [
     ("naive plan / sosroute plan (8 routes)", "naive/plan_8", "plan/routes/8"),
     ("naive plan / sosroute plan, path group", "naive/plan_8", "path/rust/plan_8"),
+    ("naive plan / sosroute plan ranked afresh (8 routes)", "naive/plan_8", "plan/ranked_afresh/8"),
     ("naive full fallback / sosroute full fallback", "naive/full_fallback/8", "session/full_fallback/8"),
     ("naive observe / sosroute observe", "naive/single_observation", "update/single_observation"),
     ("plan under writer storm / plan idle", "writer_storm/plan_8/storm", "writer_storm/plan_8/idle"),

@@ -80,6 +80,9 @@ pub fn policy(routes: usize) -> Policy {
 pub const OBSERVED_AT: u64 = 1_000;
 /// When decisions are made: every observation still fresh.
 pub const NOW: u64 = 2_000;
+/// A time when every observation has gone stale (the policy's TTLs are 30 s), some still in
+/// hold-down.
+pub const STALE: u64 = OBSERVED_AT + 40_000;
 
 /// Observations on every component of `policy(routes)`: a mix of in service, limited service
 /// and no radio, core up and core down, so the plan has positive, unknown and negative routes.
