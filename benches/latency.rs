@@ -82,10 +82,14 @@ fn main() {
     let update_router = common::router(ROUTES);
     let request = common::request(1, common::NOW);
     let stale_request = common::request(1, common::STALE);
-    let naive = std::sync::Arc::new(naive::NaiveRouter::new(&common::policy(ROUTES)));
-    for o in common::observations(ROUTES, common::OBSERVED_AT) {
-        naive.observe(&o);
-    }
+    let naive_router = || {
+        let naive = naive::NaiveRouter::new(&common::policy(ROUTES));
+        for o in common::observations(ROUTES, common::OBSERVED_AT) {
+            naive.observe(&o);
+        }
+        naive
+    };
+    let naive = naive_router();
     // Warm up caches, the branch predictor and arc-swap's per-thread slots.
     time_each(SAMPLES / 10, || router.plan(&request));
 
@@ -115,10 +119,13 @@ fn main() {
             naive.plan(sosroute::Capabilities::ALL, &[], common::NOW)
         }));
 
-        let storm = common::WriterStorm::start(&router, ROUTES);
+        // A router of its own: the storm moves the state's clock on, and the idle series of the
+        // next round must plan on the state it was built with.
+        let storm_router = common::router(ROUTES);
+        let storm = common::WriterStorm::start(&storm_router, ROUTES);
         let started = Instant::now();
         stormy.extend(time_each(n, || {
-            router.plan(&CallRequest {
+            storm_router.plan(&CallRequest {
                 now_ms: storm.now_ms(),
                 ..request
             })
@@ -127,17 +134,18 @@ fn main() {
         storm_batches += storm.stop();
 
         // The naive router under the same storm: its readers queue behind the writer's lock.
+        let stormed = std::sync::Arc::new(naive_router());
         let storm = common::WriterStorm::with(ROUTES, {
-            let naive = naive.clone();
-            move |batch| batch.iter().for_each(|o| naive.observe(o))
+            let stormed = stormed.clone();
+            move |batch| batch.iter().for_each(|o| stormed.observe(o))
         });
         naive_stormy.extend(time_each(n / 5, || {
-            naive.plan(sosroute::Capabilities::ALL, &[], storm.now_ms())
+            stormed.plan(sosroute::Capabilities::ALL, &[], storm.now_ms())
         }));
         storm.stop();
 
         // The writer alone, for its rate without a reader beside it.
-        let storm = common::WriterStorm::start(&router, ROUTES);
+        let storm = common::WriterStorm::start(&common::router(ROUTES), ROUTES);
         let started = Instant::now();
         std::thread::sleep(std::time::Duration::from_millis(20));
         alone_time += started.elapsed().as_secs_f64();
