@@ -80,9 +80,7 @@ impl EmergencyService {
     /// assert!(EmergencyService::recognise("411").is_err());
     /// ```
     pub fn recognise(dialled: &str) -> Result<EmergencyService, RequestError> {
-        // A number as dialled, with nothing to trim or strip: the usual case, and on every
-        // decision a C host makes (it passes the dialled string), so looked up first.
-        if let Some(&(_, service)) = NUMBERS.iter().find(|(n, _)| *n == dialled) {
+        if let Some(service) = EmergencyService::of_number(dialled.as_bytes()) {
             return Ok(service);
         }
         let s = dialled.trim();
@@ -114,6 +112,16 @@ impl EmergencyService {
             .find(|(n, _)| *n == digits)
             .map(|(_, svc)| *svc)
             .ok_or_else(not_emergency)
+    }
+
+    /// The service of an emergency number exactly as dialled (no spaces, no `tel:`): the usual
+    /// case, looked up before anything is trimmed or parsed, and on raw bytes so that the C ABI
+    /// can look it up before it checks the bytes are UTF-8 (it does so on every decision).
+    pub(crate) fn of_number(dialled: &[u8]) -> Option<EmergencyService> {
+        NUMBERS
+            .iter()
+            .find(|(n, _)| n.as_bytes() == dialled)
+            .map(|&(_, service)| service)
     }
 
     /// The service URN (RFC 5031) for this service.

@@ -212,23 +212,39 @@ pub(crate) unsafe fn write_struct<T>(out: *mut T, value: T) {
     std::ptr::write(out.cast::<u32>(), size);
 }
 
-/// Borrows `len` bytes at `ptr` as UTF-8 text.
+/// Borrows `len` bytes at `ptr`; `name` names them in the error.
 ///
 /// # Safety
 /// `ptr` is non-NULL and points to `len` readable bytes that stay put during the call.
 #[inline(always)]
-pub(crate) unsafe fn text<'a>(
+pub(crate) unsafe fn bytes<'a>(
     ptr: *const c_char,
     len: usize,
     name: &str,
-) -> Result<&'a str, Failure> {
+) -> Result<&'a [u8], Failure> {
     if len > isize::MAX as usize {
         return Err(Failure::invalid(format!(
             "`{name}_len` = {len} is too large"
         )));
     }
-    let bytes = std::slice::from_raw_parts(ptr.cast::<u8>(), len);
+    Ok(std::slice::from_raw_parts(ptr.cast::<u8>(), len))
+}
+
+/// `bytes` read as UTF-8 text; `name` names them in the error.
+pub(crate) fn utf8<'a>(bytes: &'a [u8], name: &str) -> Result<&'a str, Failure> {
     std::str::from_utf8(bytes).map_err(|e| Failure::invalid(format!("`{name}` is not UTF-8: {e}")))
+}
+
+/// Borrows `len` bytes at `ptr` as UTF-8 text.
+///
+/// # Safety
+/// As [`bytes`].
+pub(crate) unsafe fn text<'a>(
+    ptr: *const c_char,
+    len: usize,
+    name: &str,
+) -> Result<&'a str, Failure> {
+    utf8(bytes(ptr, len, name)?, name)
 }
 
 /// The NULL check of a text getter's buffer, done before anything else is looked at: `buf` may be

@@ -6,7 +6,7 @@ use crate::plan::{Attempt, LeftOut, Plan};
 use crate::request::{CallRequest, EmergencyService};
 use crate::route::Capabilities;
 
-use super::boundary::{sos_status, text, Failure};
+use super::boundary::{bytes, sos_status, utf8, Failure};
 use super::types::*;
 
 fn not_a(field: &str, value: u32, what: &str) -> Failure {
@@ -27,6 +27,7 @@ fn flag(field: &str, value: u32) -> Result<bool, Failure> {
 ///
 /// # Safety
 /// `r.dialled` is NULL or points to `r.dialled_len` readable bytes.
+#[inline(always)]
 pub(crate) unsafe fn request(r: &sos_call_request) -> Result<CallRequest, Failure> {
     let media =
         sos_media::to_rust(r.media).ok_or_else(|| not_a("request->media", r.media, "sos_media"))?;
@@ -40,9 +41,13 @@ pub(crate) unsafe fn request(r: &sos_call_request) -> Result<CallRequest, Failur
     if r.dialled.is_null() {
         return Err(Failure::null("request->dialled"));
     }
-    let dialled = text(r.dialled, r.dialled_len, "request->dialled")?;
-    let service = EmergencyService::recognise(dialled)
-        .map_err(|e| Failure::new(sos_status::SOS_ERR_NOT_EMERGENCY, e.to_string()))?;
+    let dialled = bytes(r.dialled, r.dialled_len, "request->dialled")?;
+    // A number as dialled is ASCII: looked up before the UTF-8 check, which costs more.
+    let service = match EmergencyService::of_number(dialled) {
+        Some(service) => service,
+        None => EmergencyService::recognise(utf8(dialled, "request->dialled")?)
+            .map_err(|e| Failure::new(sos_status::SOS_ERR_NOT_EMERGENCY, e.to_string()))?,
+    };
     Ok(CallRequest {
         call_id: r.call_id,
         service,
