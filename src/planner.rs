@@ -158,13 +158,13 @@ pub(crate) fn fill(
     };
 
     // Rule 2: fresh positive, then unknown, then negative; policy preference within a class.
-    let mut entries = order.iter().filter(|&index| usable.contains(index));
+    let entries = order.iter().filter(|&index| usable.contains(index));
     let has_verified = entries
         .clone()
         .next()
         .is_some_and(|index| attempts[index].evidence == Evidence::Positive);
     let mut remaining = constraints.remaining_ms.unwrap_or(policy.budget_ms);
-    for index in entries.by_ref() {
+    for index in entries {
         let route = &routes[index];
         let mut attempt = attempts[index];
         let left_out =
@@ -202,10 +202,9 @@ pub(crate) fn fill(
 }
 
 /// Sets `attempts[index]`, for each route in `among` (by policy index), to the attempt the state
-/// makes of the route at `now_ms`: evidence
-/// class, reason, timer (not yet clipped to a budget) and blame. Its media is left to the
-/// request. A component blamed earlier in the call (`suspect`) counts as negative with an open
-/// breaker.
+/// makes of the route at `now_ms`: evidence class, reason, timer (not yet clipped to a budget)
+/// and blame. Its media is left to the request. A component blamed earlier in the call
+/// (`suspect`) counts as negative with an open breaker.
 fn assess(
     attempts: &mut [Attempt; MAX_ROUTES],
     policy: &Policy,
@@ -259,7 +258,7 @@ const PLACEHOLDER: Attempt = Attempt {
 
 /// Routes (policy indices) in plan order.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Order {
+struct Order {
     len: usize,
     indices: [u8; MAX_ROUTES],
 }
@@ -270,9 +269,10 @@ const EMPTY_ORDER: Order = Order {
 };
 
 impl Order {
-    /// Makes this rule 2's order of the routes of `preference` in `among`: by the evidence class of their attempts
-    /// (positive, unknown, negative), in preference order within a class. The ranks in each
-    /// class are a bit set, so walking the classes in order and each set upwards needs no sort.
+    /// Makes this rule 2's order of the routes of `preference` in `among`: by the evidence class
+    /// of their attempts (positive, unknown, negative), in preference order within a class. The
+    /// ranks in each class are a bit set, so walking the classes in order and each set upwards
+    /// needs no sort.
     fn refresh(&mut self, preference: &[u8], among: RouteSet, attempts: &[Attempt; MAX_ROUTES]) {
         let mut ranks = [0u32; 3];
         for (rank, &index) in preference.iter().enumerate() {
