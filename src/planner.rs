@@ -19,7 +19,7 @@ use crate::observation::PsapId;
 use crate::plan::{Attempt, LeftOut, LeftOutReason, Plan, Reason};
 use crate::policy::{ComponentSet, Policy};
 use crate::request::CallRequest;
-use crate::route::{Capabilities, Media, RouteId, RouteKind, RouteSet, MAX_ROUTES};
+use crate::route::{set_bits, Capabilities, Media, RouteId, RouteKind, RouteSet, MAX_ROUTES};
 use crate::state::{Breaker, Evidence, Snapshot, Views};
 
 /// What a call session adds to a plain request.
@@ -281,11 +281,10 @@ impl Order {
             }
         }
         self.len = 0;
-        for mut rest in ranks {
-            while rest != 0 {
-                self.indices[self.len] = preference[rest.trailing_zeros() as usize];
+        for class in ranks {
+            for rank in set_bits(class) {
+                self.indices[self.len] = preference[rank];
                 self.len += 1;
-                rest &= rest - 1;
             }
         }
     }

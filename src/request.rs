@@ -107,11 +107,7 @@ impl EmergencyService {
                 .map_or(EmergencyService::Sos, |(_, svc)| *svc));
         }
         let digits = strip_prefix_ignore_case(s, "tel:").unwrap_or(s);
-        NUMBERS
-            .iter()
-            .find(|(n, _)| *n == digits)
-            .map(|(_, svc)| *svc)
-            .ok_or_else(not_emergency)
+        EmergencyService::of_number(digits.as_bytes()).ok_or_else(not_emergency)
     }
 
     /// The service of an emergency number exactly as dialled (no spaces, no `tel:`): the usual

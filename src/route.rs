@@ -263,16 +263,23 @@ impl RouteSet {
 
     /// The indices in the set, lowest first.
     pub fn iter(self) -> impl Iterator<Item = usize> {
-        let mut rest = self.0;
-        std::iter::from_fn(move || {
-            if rest == 0 {
-                return None;
-            }
-            let lowest = rest.trailing_zeros();
-            rest &= rest - 1;
-            Some(lowest as usize)
-        })
+        set_bits(self.0)
     }
+}
+
+/// The positions of the set bits of `mask`, lowest first. Visits only the set bits: the planner
+/// walks sets of routes, components and ranks on every decision, and testing all 32 positions
+/// once cost a third of a decision's instructions.
+pub(crate) fn set_bits(mask: u32) -> impl Iterator<Item = usize> {
+    let mut rest = mask;
+    std::iter::from_fn(move || {
+        if rest == 0 {
+            return None;
+        }
+        let lowest = rest.trailing_zeros();
+        rest &= rest - 1;
+        Some(lowest as usize)
+    })
 }
 
 #[cfg(test)]

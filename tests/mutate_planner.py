@@ -24,7 +24,7 @@ def sub(path, old, new):
 
 
 def mutate(rule):
-    LOOP = "        for mut rest in ranks {"
+    LOOP = "        for class in ranks {"
     if rule=='1':
         sub(P,"        let mut attempt = attempts[index];","        let mut attempt = attempts[index];\n        if attempt.evidence == Evidence::Negative { continue; }")
     elif rule=='2':
@@ -39,9 +39,9 @@ def mutate(rule):
     elif rule=='6':
         sub(P,"        attempt.timeout_ms = attempt.timeout_ms.min(remaining);\n        remaining -= attempt.timeout_ms;","        remaining = remaining.saturating_sub(attempt.timeout_ms);")
     elif rule=='7':
-        sub(P,LOOP,"        static FLIP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n        let flip = FLIP.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1;\n        let ranks = if flip { [ranks[1], ranks[0], ranks[2]] } else { ranks };\n        for mut rest in ranks {")
+        sub(P,LOOP,"        static FLIP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n        let flip = FLIP.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1;\n        let ranks = if flip { [ranks[1], ranks[0], ranks[2]] } else { ranks };\n        for class in ranks {")
     elif rule=='8':
-        sub(P,LOOP,"        for mut rest in [ranks[1], ranks[0], ranks[2]] {")
+        sub(P,LOOP,"        for class in [ranks[1], ranks[0], ranks[2]] {")
     elif rule=='blame':
         sub(P,"None => view.blamed(","None => views.route((index + 1) % policy.routes().len()).blamed(")
 
