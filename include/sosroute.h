@@ -94,7 +94,7 @@ enum sos_done
      */
     SOS_DONE_BUDGET_SPENT = 2,
     /**
-     * Every usable route failed in every allowed round.
+     * No route is usable for this request at all. A voice call never ends so.
      */
     SOS_DONE_EXHAUSTED = 3,
 };
@@ -421,11 +421,12 @@ enum sos_reason
      */
     SOS_REASON_UNVERIFIED = 2,
     /**
-     * Recent failures: demoted, with a shorter timer.
+     * Recent failures: demoted, with a shorter timer (never below what the route's recent
+     * successes needed).
      */
     SOS_REASON_DEMOTED = 3,
     /**
-     * Breaker half-open: one trial after the cool-down, with a shorter timer.
+     * Breaker half-open: one trial after the cool-down, on the full timer.
      */
     SOS_REASON_TRIAL = 4,
     /**
@@ -458,7 +459,8 @@ enum sos_reject_cause
      */
     SOS_REJECT_CAUSE_SERVICE_UNAVAILABLE = 3,
     /**
-     * Not allowed for this caller (barred, no SIM, SIP 403). Counts against the route only.
+     * Not allowed for this caller (barred, no SIM, SIP 403): refused for this caller, so it
+     * feeds no breaker shared with other calls.
      */
     SOS_REJECT_CAUSE_NOT_ALLOWED = 4,
     /**

@@ -240,7 +240,8 @@ pub enum RejectCause {
     Congestion = 2,
     /// Service unavailable or network failure. Counts against its service components.
     ServiceUnavailable = 3,
-    /// Not allowed for this caller (barred, no SIM, SIP 403). Counts against the route only.
+    /// Not allowed for this caller (barred, no SIM, SIP 403): refused for this caller, not failing
+    /// for everyone, so it feeds no breaker shared with other calls.
     NotAllowed = 4,
     /// Anything else. Counts against the route only.
     Other = 5,

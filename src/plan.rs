@@ -23,9 +23,10 @@ pub enum Reason {
     /// No fresh evidence either way.
     Unverified = 2,
     /// Recent failures (its own or a component's breaker open, or a component that failed earlier
-    /// in this call): demoted, with a shorter timer.
+    /// in this call): demoted, with a shorter timer, never below what the route's recent
+    /// successes needed.
     Demoted = 3,
-    /// Breaker half-open: tried again after the cool-down, with a shorter timer.
+    /// Breaker half-open: tried again after the cool-down, on its full timer.
     Trial = 4,
     /// Fresh negative evidence or a recovery still in hold-down; tried anyway, because an
     /// emergency attempt on a doubtful route costs seconds and skipping it can cost a life.
@@ -37,8 +38,8 @@ impl Reason {
         match self {
             Reason::Verified => "fresh evidence it works",
             Reason::Unverified => "no fresh evidence either way",
-            Reason::Demoted => "demoted after recent failures, shorter timer",
-            Reason::Trial => "trial after its breaker's cool-down, shorter timer",
+            Reason::Demoted => "demoted after recent failures",
+            Reason::Trial => "trial after its breaker's cool-down, full timer",
             Reason::FailOpen => "evidence against it, tried anyway",
         }
     }
@@ -88,6 +89,10 @@ pub struct Attempt {
     pub media: Media,
     /// How long to wait for it to connect.
     pub timeout_ms: u64,
+    /// How long after it was handed out to dial it: a redial's backoff, when a whole walk of
+    /// the route list failed faster than the policy's `redial_backoff_s`; 0 otherwise.
+    #[serde(default)]
+    pub delay_ms: u64,
     /// Whether the caller must do something (type, aim the phone) beyond waiting.
     pub needs_user_action: bool,
     /// Why it is here.

@@ -6,21 +6,31 @@
 //! - rule 5: routes the caller cannot use, text routes to a PSAP not known to take text, and
 //!   routes the policy does not list for the media are left out, each with its reason;
 //! - rules 2 and 3: every other route is ranked by its evidence class (positive, unknown,
-//!   negative: fresh observations, hold-down, breakers) and by policy preference within a class;
-//!   open breakers and components that failed earlier in this call demote and shorten the timer;
+//!   negative: fresh observations, hold-down, breakers), then faster before slow (routes whose
+//!   timer is above the policy's `slow_route_s`), then by policy preference; open breakers and
+//!   components that failed earlier in this call demote and shorten the timer;
 //! - rule 4: a recovered component stays negative during the hold-down (in [`crate::state`]);
+//! - rule 9: no timer is cut below what the route's recent successes needed; a half-open trial
+//!   runs on the full timer; each further attempt at a route in one call gets twice the timer
+//!   of the one before, up to the network's own give-up ([`NETWORK_GIVE_UP_MS`]);
 //! - rule 6: timers are clipped to the remaining budget, and routes past it are left out;
 //! - rule 1: nothing with a fresh negative verdict is removed, only ranked last (fail open);
-//! - rules 7 and 8 follow from ranking on a total order of (class, preference) alone.
+//! - rule 11: a component blamed by other routes' failures (its breaker, or a failure earlier
+//!   in this call) does not hold back a route that has connected since;
+//! - rules 7 and 8 follow from ranking on a total order of (class, speed, preference) alone.
 
 use std::sync::Arc;
 
 use crate::observation::PsapId;
 use crate::plan::{Attempt, LeftOut, LeftOutReason, Plan, Reason};
-use crate::policy::{ComponentSet, Policy};
+use crate::policy::{Policy, MAX_COMPONENTS};
 use crate::request::CallRequest;
 use crate::route::{set_bits, Capabilities, Media, RouteId, RouteKind, RouteSet, MAX_ROUTES};
-use crate::state::{Breaker, Evidence, Snapshot, Views};
+use crate::state::{timer_floor_ms, Breaker, Evidence, Snapshot, Views};
+
+/// The network's own give-up on a call attempt that gets no answer: SIP timer B, 64 × T1 = 32 s
+/// (RFC 3261 §17.1.1.2). Repeated attempts at a route in one call escalate their timer towards it.
+pub const NETWORK_GIVE_UP_MS: u64 = 32_000;
 
 /// What a call session adds to a plain request.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,8 +39,19 @@ pub struct Constraints<'a> {
     pub remaining_ms: Option<u64>,
     /// Routes that already failed in this call.
     pub failed: &'a [RouteId],
-    /// Components blamed for failures earlier in this call: treated as negative evidence.
-    pub suspect: ComponentSet,
+    /// How many failures earlier in this call blamed each component (by id): a route through a
+    /// blamed component counts as negative evidence, ranked after less blamed ones.
+    pub blame: [u8; MAX_COMPONENTS],
+    /// The timer of the latest attempt at each route (by policy index) earlier in this call;
+    /// 0 for a route not tried yet.
+    pub tried_ms: [u32; MAX_ROUTES],
+}
+
+impl Constraints<'_> {
+    /// Whether a failure earlier in the call blamed any component.
+    fn any_blame(&self) -> bool {
+        self.blame.iter().any(|&b| b != 0)
+    }
 }
 
 /// Makes the plan for `request` from `snapshot` under `policy` at `now_ms`.
@@ -134,8 +155,7 @@ pub(crate) fn fill(
     // out here.
     let kept = rankings
         .filter(|_| {
-            constraints.suspect.is_empty()
-                && std::ptr::eq(preferences, policy.preferences(PsapId(0)))
+            !constraints.any_blame() && std::ptr::eq(preferences, policy.preferences(PsapId(0)))
         })
         .and_then(|r| r.at(now_ms));
     let fresh;
@@ -143,15 +163,23 @@ pub(crate) fn fill(
         Some(kept) => (&kept.attempts, &kept.orders[request.media as usize - 1]),
         None => {
             let (mut attempts, mut order) = ([PLACEHOLDER; MAX_ROUTES], EMPTY_ORDER);
+            let mut suspicion = [0; MAX_ROUTES];
             assess(
                 &mut attempts,
+                &mut suspicion,
                 policy,
                 usable,
                 views,
                 now_ms,
-                constraints.suspect,
+                &constraints.blame,
             );
-            order.refresh(preference, usable, &attempts);
+            order.refresh(
+                preference,
+                usable,
+                policy.slow_routes(),
+                &attempts,
+                &suspicion,
+            );
             fresh = (attempts, order);
             (&fresh.0, &fresh.1)
         }
@@ -189,6 +217,7 @@ pub(crate) fn fill(
             .expect("a usable route carries media for the request");
         attempt.needs_user_action =
             route.kind.needs_user_action() || attempt.media != request.media;
+        attempt.timeout_ms = escalated(attempt.timeout_ms, constraints.tried_ms[index]);
         attempt.timeout_ms = attempt.timeout_ms.min(remaining);
         remaining -= attempt.timeout_ms;
         plan.attempts.push(attempt);
@@ -203,42 +232,56 @@ pub(crate) fn fill(
 
 /// Sets `attempts[index]`, for each route in `among` (by policy index), to the attempt the state
 /// makes of the route at `now_ms`: evidence class, reason, timer (not yet clipped to a budget)
-/// and blame. Its media is left to the request. A component blamed earlier in the call
-/// (`suspect`) counts as negative with an open breaker.
+/// and blame. Its media is left to the request. For a route through a component that failures
+/// earlier in the call blamed (`blame`), `suspicion[index]` says how often its most blamed
+/// component was blamed: it ranks after less suspect routes of its class and speed.
 fn assess(
     attempts: &mut [Attempt; MAX_ROUTES],
+    suspicion: &mut [u8; MAX_ROUTES],
     policy: &Policy,
     among: RouteSet,
     views: &Views,
     now_ms: u64,
-    suspect: ComponentSet,
+    blame: &[u8; MAX_COMPONENTS],
 ) {
     for index in among.iter() {
         let route = &policy.routes()[index];
         // The worst evidence and breaker over the route and its components, from its view (the
         // hold-down is in the view).
         let view = views.route(index);
-        let (observed, breaker) = if route.needs.intersects(suspect) {
-            (Evidence::Negative, Breaker::Open)
-        } else {
-            (view.observed(now_ms), view.breaker(now_ms))
-        };
+        // Rule 11: what failed earlier in this call does not hold back a route that connected
+        // (for any call) within the cool-down.
+        let trusted = view.succeeded_since(now_ms.saturating_sub(policy.cool_down_ms));
+        let suspect = route
+            .needs
+            .iter()
+            .filter(|c| !trusted && blame[c.0 as usize % MAX_COMPONENTS] > 0)
+            .max_by_key(|c| (blame[c.0 as usize % MAX_COMPONENTS], std::cmp::Reverse(c.0)));
+        suspicion[index] = suspect.map_or(0, |c| blame[c.0 as usize % MAX_COMPONENTS]);
+        let (observed, breaker) = (view.observed(now_ms), view.breaker(now_ms));
         let class = class(observed, breaker);
+        // Rule 9: never below what recent successes needed; only the route's own open breaker
+        // (its own attempts failed, across calls) shortens the timer: not a component's breaker
+        // (other routes' failures, through the policy's assumed dependencies), not a suspicion
+        // within this call, not a half-open trial.
+        let floor = timer_floor_ms(view.setup_need_ms(now_ms));
+        let timeout_ms = if view.own_breaker(now_ms) == Breaker::Open {
+            demoted_timeout(route.setup_timeout_ms, policy)
+        } else {
+            route.setup_timeout_ms
+        };
         attempts[index] = Attempt {
             route: route.id,
             kind: route.kind,
-            timeout_ms: if breaker == Breaker::Closed {
-                route.setup_timeout_ms
+            timeout_ms: timeout_ms.max(floor),
+            reason: if suspect.is_some() {
+                Reason::Demoted
             } else {
-                demoted_timeout(route.setup_timeout_ms, policy)
+                reason(class, breaker)
             },
-            reason: reason(class, breaker),
             evidence: class,
-            blamed: match route.needs.first_in(suspect) {
-                // Failed earlier in this call: that is what holds the route back.
-                Some(c) => Some(c),
-                None => view.blamed(observed, breaker, now_ms),
-            },
+            // Failed earlier in this call: that is what holds the route back.
+            blamed: suspect.or_else(|| view.blamed(observed, breaker, now_ms)),
             ..PLACEHOLDER
         };
     }
@@ -250,6 +293,7 @@ const PLACEHOLDER: Attempt = Attempt {
     kind: RouteKind::Custom,
     media: Media::Voice,
     timeout_ms: 0,
+    delay_ms: 0,
     needs_user_action: false,
     reason: Reason::Unverified,
     evidence: Evidence::Unknown,
@@ -270,14 +314,26 @@ const EMPTY_ORDER: Order = Order {
 
 impl Order {
     /// Makes this rule 2's order of the routes of `preference` in `among`: by the evidence class
-    /// of their attempts (positive, unknown, negative), in preference order within a class. The
-    /// ranks in each class are a bit set, so walking the classes in order and each set upwards
-    /// needs no sort.
-    fn refresh(&mut self, preference: &[u8], among: RouteSet, attempts: &[Attempt; MAX_ROUTES]) {
-        let mut ranks = [0u32; 3];
+    /// of their attempts (positive, unknown, negative); then the routes in `slow` after the
+    /// others; then the routes blamed less by failures earlier in the call first (0, 1, 2,
+    /// more); then in preference order. The ranks in each group are a bit set, so walking the
+    /// groups in order and each set upwards needs no sort.
+    fn refresh(
+        &mut self,
+        preference: &[u8],
+        among: RouteSet,
+        slow: RouteSet,
+        attempts: &[Attempt; MAX_ROUTES],
+        suspicion: &[u8; MAX_ROUTES],
+    ) {
+        let mut ranks = [0u32; 24];
         for (rank, &index) in preference.iter().enumerate() {
-            if among.contains(index as usize) {
-                ranks[class_slot(attempts[index as usize].evidence)] |= 1 << rank;
+            let index = index as usize;
+            if among.contains(index) {
+                let group = class_slot(attempts[index].evidence) * 8
+                    + slow.contains(index) as usize * 4
+                    + suspicion[index].min(3) as usize;
+                ranks[group] |= 1 << rank;
             }
         }
         self.len = 0;
@@ -329,17 +385,25 @@ impl Rankings {
         }
         (self.from_ms, self.until_ms) = window;
         let all = policy.all_routes();
+        let no_suspicion = [0; MAX_ROUTES];
         assess(
             &mut self.attempts,
+            &mut [0; MAX_ROUTES],
             policy,
             all,
             views,
             at_ms,
-            ComponentSet::default(),
+            &[0; MAX_COMPONENTS],
         );
         let preferences = policy.preferences(PsapId(0));
         for (order, media) in self.orders.iter_mut().zip(Media::ALL) {
-            order.refresh(preferences.for_media(media), all, &self.attempts);
+            order.refresh(
+                preferences.for_media(media),
+                all,
+                policy.slow_routes(),
+                &self.attempts,
+                &no_suspicion,
+            );
         }
     }
 
@@ -384,6 +448,19 @@ fn reason(class: Evidence, breaker: Breaker) -> Reason {
             Evidence::Negative => Reason::FailOpen,
         },
     }
+}
+
+/// The timer of an attempt at a route whose latest attempt in this call ran `before_ms` (0: none)
+/// and which the state would give `timeout_ms`: twice the earlier timer, up to the network's own
+/// give-up (an earlier timer at or past it stays), and never less than `timeout_ms`.
+fn escalated(timeout_ms: u64, before_ms: u32) -> u64 {
+    let before = u64::from(before_ms);
+    let again = if before >= NETWORK_GIVE_UP_MS {
+        before
+    } else {
+        before.saturating_mul(2).min(NETWORK_GIVE_UP_MS)
+    };
+    timeout_ms.max(again)
 }
 
 /// The shortened timer of a demoted route: a percentage of the normal one, floored, and never

@@ -98,8 +98,18 @@ fn yes() -> bool {
 pub struct BudgetSpec {
     /// Total seconds a call may spend on attempts.
     pub total_s: f64,
-    /// How many times one call may walk the whole route list.
-    pub max_rounds: u32,
+    /// Accepted for files written before rule 10, and checked (1..=10), but without effect: a
+    /// call now walks its route list again and again (redials) until the budget is spent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rounds: Option<u32>,
+    /// Seconds between the starts of two walks of the route list, at least: a walk whose
+    /// attempts all failed at once waits out the rest before redialling. Default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redial_backoff_s: Option<f64>,
+    /// A route whose setup timer is longer than this many seconds (satellite) ranks after every
+    /// faster route of its evidence class. Default 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_route_s: Option<f64>,
 }
 
 /// `[ttl]`: seconds after which an observation of each class reads as unknown.
@@ -130,6 +140,10 @@ pub struct BreakerSpec {
     pub demoted_timeout_pct: u32,
     /// Floor of a demoted route's setup timer, seconds.
     pub min_setup_timeout_s: f64,
+    /// Seconds for which the setup time of a route's slowest recent success bounds its timers
+    /// from below. Default 600.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learn_window_s: Option<f64>,
 }
 
 /// `[[component]]`.
@@ -331,13 +345,15 @@ struct RouteSets {
     requiring: [RouteSet; Capabilities::NAMED.len()],
     /// Routes that need a PSAP known to accept text.
     text: RouteSet,
+    /// Routes whose setup timer is above the policy's `slow_route_s`.
+    slow: RouteSet,
     /// By requested media, for a caller without and with RTT: the routes that carry nothing
     /// such a caller can use ([`Route::media_for`] is `None`).
     without_media: [[RouteSet; 2]; 3],
 }
 
 impl RouteSets {
-    fn new(routes: &[Route]) -> RouteSets {
+    fn new(routes: &[Route], slow_route_ms: u64) -> RouteSets {
         let set = |test: &dyn Fn(&Route) -> bool| {
             let mut set = RouteSet::default();
             for (index, route) in routes.iter().enumerate() {
@@ -355,6 +371,7 @@ impl RouteSets {
             requiring: Capabilities::NAMED
                 .map(|(_, cap)| set(&|r: &Route| r.requires.contains(cap))),
             text: set(&|r: &Route| r.kind.needs_text_ready_psap()),
+            slow: set(&|r: &Route| r.setup_timeout_ms > slow_route_ms),
             without_media: Media::ALL.map(|m| {
                 [
                     without_media(m, Capabilities::NONE),
@@ -404,8 +421,12 @@ pub struct Policy {
     route_sets: RouteSets,
     /// Total call budget.
     pub budget_ms: u64,
-    /// Rounds through the route list per call.
-    pub max_rounds: u32,
+    /// Least time between the starts of two walks of the route list in one call.
+    pub redial_backoff_ms: u64,
+    /// Routes with a setup timer above this rank after faster routes of their class.
+    pub slow_route_ms: u64,
+    /// How long a route's slowest recent success bounds its timers from below.
+    pub learn_window_ms: u64,
     /// Consecutive failures that open a breaker.
     pub failure_threshold: u16,
     /// How long an open breaker demotes.
@@ -468,13 +489,19 @@ impl Policy {
             return Err(invalid("name", &spec.name, "must not be empty"));
         }
         let budget_ms = seconds("budget.total_s", spec.budget.total_s, 1.0)?;
-        if spec.budget.max_rounds == 0 || spec.budget.max_rounds > 10 {
-            return Err(invalid(
-                "budget.max_rounds",
-                spec.budget.max_rounds,
-                "must be 1..=10",
-            ));
+        if let Some(rounds @ (0 | 11..)) = spec.budget.max_rounds {
+            return Err(invalid("budget.max_rounds", rounds, "must be 1..=10"));
         }
+        let redial_backoff_ms = seconds(
+            "budget.redial_backoff_s",
+            spec.budget.redial_backoff_s.unwrap_or(2.0),
+            0.001,
+        )?;
+        let slow_route_ms = seconds(
+            "budget.slow_route_s",
+            spec.budget.slow_route_s.unwrap_or(60.0),
+            0.001,
+        )?;
         let ttl_ms = [
             seconds("ttl.radio_s", spec.ttl.radio_s, 0.001)?,
             seconds("ttl.service_s", spec.ttl.service_s, 0.001)?,
@@ -500,6 +527,11 @@ impl Policy {
         }
         let min_setup_timeout_ms =
             seconds("breaker.min_setup_timeout_s", b.min_setup_timeout_s, 0.001)?;
+        let learn_window_ms = seconds(
+            "breaker.learn_window_s",
+            b.learn_window_s.unwrap_or(600.0),
+            0.0,
+        )?;
 
         let components = compile_components(&spec.component)?;
         let routes = compile_routes(&spec.route, &spec.component)?;
@@ -535,14 +567,16 @@ impl Policy {
         Ok(Policy {
             version: 0,
             components,
-            route_sets: RouteSets::new(&routes),
+            route_sets: RouteSets::new(&routes, slow_route_ms),
             routes,
             preference,
             guidance,
             jurisdictions,
             ttl_ms,
             budget_ms,
-            max_rounds: spec.budget.max_rounds,
+            redial_backoff_ms,
+            slow_route_ms,
+            learn_window_ms,
             failure_threshold: b.failure_threshold as u16,
             cool_down_ms,
             hold_down_ms,
@@ -646,6 +680,12 @@ impl Policy {
     /// The routes that need a PSAP known to accept text (text-to-911).
     pub fn text_routes(&self) -> RouteSet {
         self.route_sets.text
+    }
+
+    /// The routes whose setup timer is above the policy's `slow_route_s`: they rank after every
+    /// faster route of their evidence class.
+    pub fn slow_routes(&self) -> RouteSet {
+        self.route_sets.slow
     }
 
     /// The routes that carry nothing a request of `media` from `caller` can use.

@@ -17,10 +17,10 @@ use thiserror::Error;
 use crate::observation::{ComponentId, Observation, Outcome, Subject};
 use crate::plan::{Attempt, Plan};
 use crate::planner::{self, Constraints, Rankings};
-use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat};
+use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat, MAX_COMPONENTS};
 use crate::request::CallRequest;
 use crate::route::{RouteId, RouteSet, MAX_ROUTES};
-use crate::state::{blamed_components, Snapshot, Update, UpdateError, Views};
+use crate::state::{blamed_components, Snapshot, Timing, Update, UpdateError, Views};
 
 /// The state and the policy it is read with, published together so they always agree.
 #[derive(Debug, Clone)]
@@ -284,43 +284,52 @@ impl Router {
 
     /// Plans `request` on the latest state.
     pub fn plan(&self, request: &CallRequest) -> Plan {
-        self.plan_with(request, request.now_ms, &Constraints::default())
+        let current = self.shared.current.load();
+        let plan = plan_on(&current, request, request.now_ms, &Constraints::default());
+        // Let the state go before the plan is moved out: the guard's atomic release drains the
+        // stores that built the plan, so the move then reads them from cache instead of
+        // stalling on them.
+        drop(current);
+        plan
     }
 
     /// Plans `request` into `plan`, reusing its storage: the same decision as [`Router::plan`],
     /// without moving a whole plan when a host keeps one between calls.
     pub fn plan_into(&self, request: &CallRequest, plan: &mut Plan) {
         let current = self.shared.current.load();
-        planner::fill(
+        fill_on(
+            &current,
             plan,
             request,
-            &current.snapshot,
-            &current.policy,
-            &current.views,
-            Some(&current.rankings),
             request.now_ms,
             &Constraints::default(),
         );
     }
 
-    fn plan_with(&self, request: &CallRequest, now_ms: u64, constraints: &Constraints<'_>) -> Plan {
-        let current = self.shared.current.load();
-        let mut plan = Plan::empty(request, &current.policy);
-        planner::fill(
-            &mut plan,
-            request,
-            &current.snapshot,
-            &current.policy,
-            &current.views,
-            Some(&current.rankings),
-            now_ms,
-            constraints,
-        );
-        // Let the state go before the plan is moved out: the guard's atomic release drains the
-        // stores that built the plan, so the move then reads them from cache instead of
-        // stalling on them (about 5 ns of a 73 ns decision when this was measured).
-        drop(current);
-        plan
+    /// Records how an attempt of a call session ended, with its timing, so that other calls
+    /// learn from it.
+    fn record_attempt(
+        &self,
+        route: RouteId,
+        outcome: Outcome,
+        at_ms: u64,
+        timing: Timing,
+    ) -> Result<u64, UpdateError> {
+        self.publish(|next| {
+            let index = next
+                .policy
+                .route_index(route)
+                .ok_or(UpdateError::UnknownRoute {
+                    index: 0,
+                    route: route.0,
+                })?;
+            next.snapshot
+                .record_attempt(index, outcome, at_ms, Some(timing), &next.policy);
+            next.clock_ms = next.clock_ms.max(at_ms);
+            let mut routes = RouteSet::default();
+            routes.insert(index);
+            Ok((next.policy.routes()[index].needs, routes))
+        })
     }
 
     /// Starts a call session: the caller then asks for attempts one at a time and reports how
@@ -330,14 +339,47 @@ impl Router {
             router: self.clone(),
             request,
             failed: SmallVec::new(),
-            suspect: ComponentSet::default(),
-            suspect_policy: 0,
+            blame: [0; MAX_COMPONENTS],
+            tried_ms: [0; MAX_ROUTES],
+            policy_version: 0,
             in_flight: None,
             attempts: 0,
-            round: 1,
+            round_started_ms: request.now_ms,
             end: None,
         }
     }
+}
+
+/// [`planner::fill`] on a published state.
+fn fill_on(
+    current: &Published,
+    plan: &mut Plan,
+    request: &CallRequest,
+    now_ms: u64,
+    constraints: &Constraints<'_>,
+) {
+    planner::fill(
+        plan,
+        request,
+        &current.snapshot,
+        &current.policy,
+        &current.views,
+        Some(&current.rankings),
+        now_ms,
+        constraints,
+    );
+}
+
+/// A new plan for `request` on a published state.
+fn plan_on(
+    current: &Published,
+    request: &CallRequest,
+    now_ms: u64,
+    constraints: &Constraints<'_>,
+) -> Plan {
+    let mut plan = Plan::empty(request, &current.policy);
+    fill_on(current, &mut plan, request, now_ms, constraints);
+    plan
 }
 
 /// Why a call session has nothing more to attempt. Explicit values: C sees them.
@@ -349,7 +391,8 @@ pub enum Done {
     Connected = 1,
     /// The call's budget is spent.
     BudgetSpent = 2,
-    /// Every usable route failed in every allowed round.
+    /// No route is usable for this request at all (none the caller can use, or none listed
+    /// for its media). A voice call never ends so: rule 1 leaves it a route.
     Exhausted = 3,
 }
 
@@ -377,22 +420,30 @@ pub enum SessionError {
 /// [`Next::Done`].
 ///
 /// Each `next_attempt` re-plans on the latest state, skips routes that already failed in this
-/// call, treats components blamed for those failures as suspect, and never gives an attempt a
-/// longer timer than the budget has left. When every usable route has failed and budget remains,
-/// it walks the list again, up to the policy's `max_rounds`.
+/// walk of the route list, treats components blamed for those failures as suspect, gives a
+/// route tried before in this call a longer timer, and never gives an attempt a longer timer
+/// than the budget has left. When every usable route has failed, it walks the list again (a
+/// redial), at least the policy's `redial_backoff_s` after the previous walk began, until the
+/// budget is spent (rule 10): a call ends early only when no route is usable at all.
 ///
 /// A `CallSession` belongs to one thread at a time (it is `Send`, not shared).
 #[derive(Debug)]
 pub struct CallSession {
     router: Router,
     request: CallRequest,
+    /// Routes that failed in this walk of the list.
     failed: SmallVec<[RouteId; MAX_ROUTES]>,
-    suspect: ComponentSet,
-    /// Version of the policy whose component ids `suspect` holds.
-    suspect_policy: u64,
-    in_flight: Option<Attempt>,
+    /// How many failures in this call blamed each component, by id.
+    blame: [u8; MAX_COMPONENTS],
+    /// The timer of the latest attempt at each route, by policy index, in this call.
+    tried_ms: [u32; MAX_ROUTES],
+    /// Version of the policy whose indices `blame` and `tried_ms` hold.
+    policy_version: u64,
+    /// The attempt in flight and when it starts (after its delay).
+    in_flight: Option<(Attempt, u64)>,
     attempts: u32,
-    round: u32,
+    /// When the current walk of the route list began.
+    round_started_ms: u64,
     end: Option<Done>,
 }
 
@@ -407,67 +458,109 @@ impl CallSession {
         self.attempts
     }
 
-    /// The next attempt, or why there is none.
+    /// The next attempt, or why there is none. An attempt with a `delay_ms` is to be dialled
+    /// that long after `now_ms` (a redial's backoff).
     pub fn next_attempt(&mut self, now_ms: u64) -> Result<Next, SessionError> {
-        if let Some(a) = self.in_flight {
+        if let Some((a, _)) = self.in_flight {
             return Err(SessionError::AttemptInFlight(a.route.0));
         }
         if let Some(end) = self.end {
             return Ok(Next::Done(end));
         }
-        let policy = self.router.policy();
-        let elapsed = now_ms.saturating_sub(self.request.now_ms);
-        let remaining = policy.budget_ms.saturating_sub(elapsed);
+        let current = self.router.shared.current.load();
+        let policy = &current.policy;
+        let remaining = self.remaining_ms(policy, now_ms);
         if remaining == 0 {
             return Ok(self.finish(Done::BudgetSpent));
         }
-        if self.suspect_policy != policy.version() {
-            // Component ids of another policy mean nothing here.
-            self.suspect = ComponentSet::default();
-            self.suspect_policy = policy.version();
+        if self.policy_version != policy.version() {
+            // Indices of another policy mean nothing here.
+            self.blame = [0; MAX_COMPONENTS];
+            self.tried_ms = [0; MAX_ROUTES];
+            self.policy_version = policy.version();
         }
+        let mut delay_ms = 0;
         loop {
-            let plan = self.current_plan(now_ms, remaining);
+            let plan = plan_on(
+                &current,
+                &self.request,
+                now_ms + delay_ms,
+                &self.constraints(remaining - delay_ms),
+            );
             if let Some(&attempt) = plan.attempts.first() {
-                self.in_flight = Some(attempt);
+                let attempt = Attempt {
+                    delay_ms,
+                    ..attempt
+                };
+                if let Some(index) = policy.route_index(attempt.route) {
+                    self.tried_ms[index] = u32::try_from(attempt.timeout_ms).unwrap_or(u32::MAX);
+                }
+                self.in_flight = Some((attempt, now_ms + delay_ms));
                 self.attempts += 1;
                 return Ok(Next::Attempt(attempt));
             }
-            if self.failed.is_empty() || self.round >= policy.max_rounds {
+            if self.failed.is_empty() {
+                // Nothing usable even on a fresh walk of the list.
                 return Ok(self.finish(Done::Exhausted));
             }
-            // Every usable route failed: start another round on what is known now.
-            self.round += 1;
+            // Every usable route failed: redial, walking the list again on what is known now
+            // (what this call blamed still ranks the less blamed routes first).
             self.failed.clear();
-            self.suspect = ComponentSet::default();
+            delay_ms = policy
+                .redial_backoff_ms
+                .saturating_sub(now_ms.saturating_sub(self.round_started_ms));
+            self.round_started_ms = now_ms + delay_ms;
+            if delay_ms >= remaining {
+                return Ok(self.finish(Done::BudgetSpent));
+            }
+        }
+    }
+
+    /// Budget left at `now_ms` under `policy`.
+    fn remaining_ms(&self, policy: &Policy, now_ms: u64) -> u64 {
+        let elapsed = now_ms.saturating_sub(self.request.now_ms);
+        policy.budget_ms.saturating_sub(elapsed)
+    }
+
+    fn constraints(&self, remaining_ms: u64) -> Constraints<'_> {
+        Constraints {
+            remaining_ms: Some(remaining_ms),
+            failed: &self.failed,
+            blame: self.blame,
+            tried_ms: self.tried_ms,
         }
     }
 
     /// The plan the session would follow from `now_ms`: the latest state, minus what failed.
     pub fn plan(&self, now_ms: u64) -> Plan {
-        let policy = self.router.policy();
-        let remaining = policy
-            .budget_ms
-            .saturating_sub(now_ms.saturating_sub(self.request.now_ms));
-        self.current_plan(now_ms, remaining)
-    }
-
-    fn current_plan(&self, now_ms: u64, remaining_ms: u64) -> Plan {
-        let constraints = Constraints {
-            remaining_ms: Some(remaining_ms),
-            failed: &self.failed,
-            suspect: self.suspect,
+        let current = self.router.shared.current.load();
+        let remaining = self.remaining_ms(&current.policy, now_ms);
+        let same_policy = self.policy_version == current.policy.version();
+        let constraints = if same_policy {
+            self.constraints(remaining)
+        } else {
+            Constraints {
+                remaining_ms: Some(remaining),
+                failed: &self.failed,
+                ..Constraints::default()
+            }
         };
-        self.router.plan_with(&self.request, now_ms, &constraints)
+        plan_on(&current, &self.request, now_ms, &constraints)
     }
 
     /// Reports how the attempt in flight ended. The outcome also feeds the router's breakers,
-    /// so other calls learn from it.
+    /// and a success teaches the route's setup time, so other calls learn from it.
     pub fn report(&mut self, outcome: Outcome, now_ms: u64) -> Result<(), SessionError> {
-        let attempt = self.in_flight.take().ok_or(SessionError::NothingInFlight)?;
+        let (attempt, started_ms) = self.in_flight.take().ok_or(SessionError::NothingInFlight)?;
+        let timing = Timing {
+            took_ms: now_ms.saturating_sub(started_ms),
+            timer_ms: attempt.timeout_ms,
+        };
         // A route the policy in force no longer declares has no breaker to feed; the call still
         // goes on, so that error is not the caller's concern.
-        let _ = self.router.record_outcome(attempt.route, outcome, now_ms);
+        let _ = self
+            .router
+            .record_attempt(attempt.route, outcome, now_ms, timing);
         if outcome.is_connected() {
             self.end = Some(Done::Connected);
             return Ok(());
@@ -475,8 +568,11 @@ impl CallSession {
         self.failed.push(attempt.route);
         let policy = self.router.policy();
         if let Some(index) = policy.route_index(attempt.route) {
-            if self.suspect_policy == policy.version() {
-                self.suspect.0 |= blamed_components(&policy, index, outcome).0;
+            if self.policy_version == policy.version() {
+                for c in blamed_components(&policy, index, outcome).iter() {
+                    let b = &mut self.blame[c.0 as usize % MAX_COMPONENTS];
+                    *b = b.saturating_add(1);
+                }
             }
         }
         Ok(())

@@ -128,31 +128,73 @@ pub enum Breaker {
 pub struct Health {
     /// Failures since the last success.
     pub consecutive_failures: u16,
+    /// Whether the breaker is tripped: `failure_threshold` failures in a row, the last of them
+    /// at least a cool-down after the last success. A route that keeps connecting for some
+    /// callers is never tripped by the refusals of others.
+    pub tripped: bool,
     /// When the breaker last (re)opened.
     pub opened_at_ms: u64,
     /// When the last failure was reported.
     pub last_failure_ms: u64,
-    /// When the last success was reported.
-    pub last_success_ms: u64,
+    /// When the last success was reported, if ever.
+    pub last_success_ms: Option<u64>,
+    /// Routes only: the setup time of the slowest success in the learning window (0: none).
+    pub setup_need_ms: u64,
+    /// When the success that set `setup_need_ms` was reported.
+    pub setup_need_at_ms: u64,
+}
+
+/// What a call session knows of an attempt beyond how it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timing {
+    /// From the attempt's start to its end.
+    pub(crate) took_ms: u64,
+    /// The setup timer it ran under.
+    pub(crate) timer_ms: u64,
 }
 
 impl Health {
-    fn record(&mut self, connected: bool, at_ms: u64, threshold: u16) {
+    fn record(&mut self, connected: bool, at_ms: u64, policy: &Policy) {
         if connected {
             self.consecutive_failures = 0;
-            self.last_success_ms = self.last_success_ms.max(at_ms);
+            self.tripped = false;
+            self.last_success_ms = Some(self.last_success_ms.map_or(at_ms, |t| t.max(at_ms)));
         } else {
             self.consecutive_failures = self.consecutive_failures.saturating_add(1);
             self.last_failure_ms = self.last_failure_ms.max(at_ms);
-            if self.consecutive_failures >= threshold {
+            let succeeded_lately = self
+                .last_success_ms
+                .is_some_and(|t| at_ms < t.saturating_add(policy.cool_down_ms));
+            if self.consecutive_failures >= policy.failure_threshold && !succeeded_lately {
+                self.tripped = true;
                 self.opened_at_ms = self.opened_at_ms.max(at_ms);
             }
         }
     }
 
+    /// Learns from a success that took `took_ms` to set up at `at_ms`: the slowest success of
+    /// the learning window stands until the window has passed since it.
+    fn learn(&mut self, took_ms: u64, at_ms: u64, policy: &Policy) {
+        let expired = at_ms >= self.setup_need_at_ms.saturating_add(policy.learn_window_ms);
+        if took_ms >= self.setup_need_ms || expired {
+            self.setup_need_ms = took_ms;
+            self.setup_need_at_ms = at_ms;
+        }
+    }
+
+    /// The setup time recent successes needed at `now_ms` (0: none known).
+    pub fn setup_need_ms(&self, policy: &Policy, now_ms: u64) -> u64 {
+        let until = self.setup_need_at_ms.saturating_add(policy.learn_window_ms);
+        if now_ms < until {
+            self.setup_need_ms
+        } else {
+            0
+        }
+    }
+
     /// The breaker state at `now_ms` under `policy`.
     pub fn breaker(&self, policy: &Policy, now_ms: u64) -> Breaker {
-        if self.consecutive_failures < policy.failure_threshold {
+        if !self.tripped {
             Breaker::Closed
         } else if now_ms < self.opened_at_ms.saturating_add(policy.cool_down_ms) {
             Breaker::Open
@@ -286,6 +328,8 @@ pub(crate) struct View {
     negative_until_ms: u64,
     positive_until_ms: u64,
     tripped: bool,
+    /// When the breaker, if tripped, opened.
+    opened_at_ms: u64,
     open_until_ms: u64,
 }
 
@@ -317,10 +361,12 @@ impl View {
     /// are positive; open while either breaker is open, half-open while either is tripped.
     fn and(self, other: View) -> View {
         let open_until = |v: View| if v.tripped { v.open_until_ms } else { 0 };
+        let opened_at = |v: View| if v.tripped { v.opened_at_ms } else { 0 };
         View {
             negative_until_ms: self.negative_until_ms.max(other.negative_until_ms),
             positive_until_ms: self.positive_until_ms.min(other.positive_until_ms),
             tripped: self.tripped || other.tripped,
+            opened_at_ms: opened_at(self).max(opened_at(other)),
             open_until_ms: open_until(self).max(open_until(other)),
         }
     }
@@ -333,7 +379,8 @@ impl Health {
         View {
             negative_until_ms: 0,
             positive_until_ms: u64::MAX,
-            tripped: self.consecutive_failures >= policy.failure_threshold,
+            tripped: self.tripped,
+            opened_at_ms: self.opened_at_ms,
             open_until_ms: self.opened_at_ms.saturating_add(policy.cool_down_ms),
         }
     }
@@ -373,11 +420,21 @@ impl ComponentState {
 }
 
 /// What a route's state says at any time: the [`View`] of the route with its components, its
-/// own breaker, and which component sets each instant of that view, for the blame.
+/// own breaker, which component sets each instant of that view, for the blame, and what its
+/// successes taught.
+///
+/// The policy's component graph is a prior, not a verdict: a component's breaker does not count
+/// against a route that has connected since that breaker opened (the route was seen to work
+/// while another route's failures blamed the component).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct RouteView {
     view: View,
     own: View,
+    /// The route's own last success.
+    succeeded_at_ms: Option<u64>,
+    /// The setup time of its slowest recent success, until `need_until_ms`.
+    need_ms: u64,
+    need_until_ms: u64,
     /// The component negative the longest (latest `negative_until_ms`).
     negative_by: Option<ComponentId>,
     /// The component whose positive evidence goes stale first (earliest `positive_until_ms`).
@@ -387,12 +444,24 @@ pub(crate) struct RouteView {
 }
 
 impl RouteView {
-    /// The view of a route with history `own` that needs `needs`, whose views are `components`.
-    /// Ties go to the lowest component id.
-    fn new(own: View, needs: ComponentSet, components: &[View; MAX_COMPONENTS]) -> RouteView {
+    /// The view of a route with history `health` that needs `needs`, whose views are
+    /// `components`. Ties go to the lowest component id.
+    fn new(
+        health: &Health,
+        policy: &Policy,
+        needs: ComponentSet,
+        components: &[View; MAX_COMPONENTS],
+    ) -> RouteView {
+        let own = health.view(policy);
+        let need_until_ms = health
+            .setup_need_at_ms
+            .saturating_add(policy.learn_window_ms);
         let mut route = RouteView {
             view: own,
             own,
+            succeeded_at_ms: health.last_success_ms,
+            need_ms: health.setup_need_ms,
+            need_until_ms,
             negative_by: None,
             stale_by: None,
             opened_by: None,
@@ -404,7 +473,11 @@ impl RouteView {
         }
         let (mut negative_until, mut positive_until, mut open_until) = (0, u64::MAX, 0);
         for c in needs.iter() {
-            let v = components[c.0 as usize % MAX_COMPONENTS];
+            let mut v = components[c.0 as usize % MAX_COMPONENTS];
+            if v.tripped && health.last_success_ms.is_some_and(|t| t >= v.opened_at_ms) {
+                // Evidence over assumptions: the route connected after this breaker opened.
+                v.tripped = false;
+            }
             if route.negative_by.is_none() || v.negative_until_ms > negative_until {
                 (route.negative_by, negative_until) = (Some(c), v.negative_until_ms);
             }
@@ -429,6 +502,7 @@ impl RouteView {
             self.view.positive_until_ms,
             opened(&self.view),
             opened(&self.own),
+            self.need_until_ms,
         ];
         for t in changes {
             if t <= at_ms {
@@ -447,6 +521,25 @@ impl RouteView {
     /// The route's breaker at `now_ms`: the worst over it and its components.
     pub(crate) fn breaker(&self, now_ms: u64) -> Breaker {
         self.view.breaker(now_ms)
+    }
+
+    /// The route's own breaker at `now_ms` (its own attempts, not its components').
+    pub(crate) fn own_breaker(&self, now_ms: u64) -> Breaker {
+        self.own.breaker(now_ms)
+    }
+
+    /// The setup time the route's recent successes needed at `now_ms` (0: none known).
+    pub(crate) fn setup_need_ms(&self, now_ms: u64) -> u64 {
+        if now_ms < self.need_until_ms {
+            self.need_ms
+        } else {
+            0
+        }
+    }
+
+    /// Whether the route itself connected at or after `since_ms`.
+    pub(crate) fn succeeded_since(&self, since_ms: u64) -> bool {
+        self.succeeded_at_ms.is_some_and(|t| t >= since_ms)
     }
 
     /// The component that holds the route back at `now_ms`, given its `observed` evidence and
@@ -508,8 +601,8 @@ impl Views {
         }
         for (index, route) in policy.routes().iter().enumerate() {
             if routes.contains(index) || route.needs.intersects(components) {
-                let own = snapshot.route_health(index).view(policy);
-                self.routes[index] = RouteView::new(own, route.needs, &self.components);
+                let health = snapshot.route_health(index);
+                self.routes[index] = RouteView::new(health, policy, route.needs, &self.components);
             }
         }
     }
@@ -705,9 +798,39 @@ impl Snapshot {
     /// Feeds an outcome on the route at policy index `route` into its breaker and, by the blame
     /// rule of [`blamed_components`], into its components' breakers.
     pub fn record_outcome(&mut self, route: usize, outcome: Outcome, at_ms: u64, policy: &Policy) {
-        let threshold = policy.failure_threshold;
+        self.record_attempt(route, outcome, at_ms, None, policy);
+    }
+
+    /// [`Snapshot::record_outcome`], knowing how long the attempt took and its timer: a success
+    /// teaches the route's setup need, and a timeout under a timer shorter than the route's full
+    /// one (demoted, or cut by the budget) is weak evidence, which feeds no breaker.
+    pub(crate) fn record_attempt(
+        &mut self,
+        route: usize,
+        outcome: Outcome,
+        at_ms: u64,
+        timing: Option<Timing>,
+        policy: &Policy,
+    ) {
         let connected = outcome.is_connected();
-        self.routes[route].record(connected, at_ms, threshold);
+        if let Outcome::Rejected {
+            cause: RejectCause::NotAllowed,
+            ..
+        } = outcome
+        {
+            // Refused for this caller, not failing for everyone: no shared breaker hears it.
+            return;
+        }
+        if let Some(t) = timing {
+            if connected {
+                self.routes[route].learn(t.took_ms, at_ms, policy);
+            } else if outcome == Outcome::TimedOut
+                && t.timer_ms < full_timeout_ms(policy, route, &self.routes[route], at_ms)
+            {
+                return;
+            }
+        }
+        self.routes[route].record(connected, at_ms, policy);
         let touched = if connected {
             policy.routes()[route].needs
         } else {
@@ -716,7 +839,7 @@ impl Snapshot {
         for c in touched.iter() {
             self.components[c.0 as usize]
                 .health
-                .record(connected, at_ms, threshold);
+                .record(connected, at_ms, policy);
         }
     }
 
@@ -769,9 +892,25 @@ impl Snapshot {
     }
 }
 
+/// A route's full setup timer: the policy's, or longer where its recent successes needed more
+/// (rule 9: a timer is never cut below what the route was seen to need). A quarter is added to
+/// the slowest recent success, for the spread of setup times.
+pub(crate) fn full_timeout_ms(policy: &Policy, route: usize, health: &Health, now_ms: u64) -> u64 {
+    policy.routes()[route]
+        .setup_timeout_ms
+        .max(timer_floor_ms(health.setup_need_ms(policy, now_ms)))
+}
+
+/// The least timer for a route whose slowest recent success took `need_ms`: a quarter more, for
+/// the spread of setup times.
+pub(crate) fn timer_floor_ms(need_ms: u64) -> u64 {
+    need_ms.saturating_add(need_ms / 4)
+}
+
 /// Components an unsuccessful outcome counts against. A timeout cannot say which part hung, so
 /// every component of the route; "no signal" its radio components; congestion or an unavailable
-/// service its service components; any other refusal only the route itself.
+/// service its service components; any other refusal only the route itself; a refusal of this
+/// caller ("not allowed") nothing shared.
 pub fn blamed_components(policy: &Policy, route: usize, outcome: Outcome) -> ComponentSet {
     let needs = policy.routes()[route].needs;
     let of_kind = |kind: ComponentKind| {

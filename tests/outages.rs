@@ -56,7 +56,9 @@ fn radio_in_service_but_calls_time_out() {
         .iter()
         .find(|a| route_name(&router.policy(), a.route) == "wifi_calling")
         .unwrap();
-    assert_eq!(wifi.evidence, Evidence::Negative, "{}", plan.explain());
+    // Demoted behind other_network by the call's own blame, not by a verdict on its evidence.
+    assert_eq!(wifi.reason, Reason::Demoted, "{}", plan.explain());
+    assert_eq!(wifi.evidence, Evidence::Positive, "{}", plan.explain());
     assert_eq!(
         wifi.blamed,
         router.component_id("home_core"),
@@ -66,7 +68,8 @@ fn radio_in_service_but_calls_time_out() {
     call.report(Outcome::Connected, 20_000).unwrap();
 
     // Across calls: a second caller's home attempt also hangs. From then on every new call starts
-    // on another network, with home and Wi-Fi calling demoted on shorter timers.
+    // on another network, with home and Wi-Fi calling demoted, home (whose own attempts failed)
+    // on a shorter timer.
     let mut call = router.begin(voice(30_000, caller));
     let a = next(&mut call, 30_000);
     assert_eq!(route_name(&router.policy(), a.route), "home");
@@ -329,7 +332,11 @@ fn breaker_opens_cools_down_and_closes() {
     // it again (a trial ranked below healthy routes would never run, and never close the breaker).
     let plan = router.plan(&voice(2_000 + policy.cool_down_ms, Capabilities::NONE));
     assert_eq!(plan.attempts[0].route, home, "{}", plan.explain());
-    assert!(plan.attempts[0].timeout_ms < policy.route(home).unwrap().setup_timeout_ms);
+    // Rule 9: a trial runs on the full timer, or it could never succeed on a slow route.
+    assert_eq!(
+        plan.attempts[0].timeout_ms,
+        policy.route(home).unwrap().setup_timeout_ms
+    );
     router
         .record_outcome(home, Outcome::Connected, 70_000)
         .unwrap();

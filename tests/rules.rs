@@ -93,7 +93,8 @@ proptest! {
     }
 
     /// Rule 2. Fresh positive before unknown before fresh negative, by the test's own model of
-    /// each route's evidence; policy preference within a class.
+    /// each route's evidence; within a class, routes whose timer is above the policy's
+    /// `slow_route_s` (satellite) after the faster ones; policy preference within that.
     /// Broken planner it caught: ranking by preference only (no sort by evidence class).
     #[test]
     fn rule_2_fresh_evidence_first(
@@ -127,7 +128,8 @@ proptest! {
             for c in r.needs.iter() {
                 class = class.max(modelled_class(per_component[c.0 as usize], &policy, NOW));
             }
-            (class, preference.iter().position(|&p| p as usize == index).unwrap())
+            let slow = r.setup_timeout_ms > policy.slow_route_ms;
+            (class, slow, preference.iter().position(|&p| p as usize == index).unwrap())
         };
         let keys: Vec<_> = plan.attempts.iter().map(|a| key(a.route)).collect();
         prop_assert!(keys.windows(2).all(|w| w[0] < w[1]), "order {:?}: {}", keys, plan.explain());
@@ -136,12 +138,13 @@ proptest! {
         }
     }
 
-    /// Rule 3. Failures reported across calls demote a route (never remove it), shorten its
-    /// timer, and count against every route sharing a component blamed for the failure.
+    /// Rule 3. Failures reported across calls demote a route (never remove it), shorten its own
+    /// timer (its own breaker opened), and count against every route sharing a component blamed
+    /// for the failure (demoted, on its full timer: the component graph is only a prior).
     /// Broken planner it caught: open breakers ignored (route kept at its observed class).
     #[test]
     fn rule_3_learn_from_failures(
-        history in arb_history(&default_policy(), NOW - 10_000),
+        history in arb_history(&default_policy(), NOW - 10_000 - default_policy().cool_down_ms),
         request in arb_request(NOW),
         route_pick in 0usize..6,
     ) {
@@ -159,6 +162,8 @@ proptest! {
             let r = policy.route(a.route).unwrap();
             if r.id == route.id || r.needs.intersects(route.needs) {
                 prop_assert_eq!(a.evidence, Evidence::Negative, "{}", after.explain());
+            }
+            if r.id == route.id {
                 prop_assert!(a.timeout_ms < r.setup_timeout_ms || a.timeout_ms == policy.min_setup_timeout_ms,
                     "timer not shortened: {}", after.explain());
             }
@@ -171,6 +176,14 @@ proptest! {
                 prop_assert!(i < at, "{}", after.explain());
             }
         }
+        // Proportionate: failures within a cool-down of a success (the route works for some
+        // callers) do not trip its breaker.
+        let index = policy.route_index(route.id).unwrap();
+        router.record_outcome(route.id, Outcome::Connected, NOW - 4_000).unwrap();
+        for k in 0..policy.failure_threshold as u64 {
+            router.record_outcome(route.id, Outcome::TimedOut, NOW - 3_000 + k).unwrap();
+        }
+        prop_assert_eq!(router.snapshot().route_health(index).breaker(&policy, NOW), Breaker::Closed);
     }
 
     /// Blame (not a rule of DESIGN.md, but what explanations and audit records say): an
@@ -395,57 +408,183 @@ proptest! {
     }
 }
 
-/// A call whose attempts never connect ends (budget spent or every round exhausted), never
-/// gives an attempt more time than the budget has left, and tries no route more often than the
-/// policy's `max_rounds`.
-#[test]
-fn sessions_end_within_budget_and_rounds() {
-    let policy = default_policy();
-    let mut runner = proptest::test_runner::TestRunner::default();
-    runner
-        .run(
-            &(
-                arb_history(&policy, NOW),
-                arb_request(NOW),
-                prop::collection::vec(any::<bool>(), 64),
+/// One attempt of a session driven by [`drive`]: what was handed out and when it was dialled.
+#[derive(Debug, Clone, Copy)]
+struct Dialled {
+    attempt: sosroute::Attempt,
+    start_ms: u64,
+}
+
+/// Drives a call that never connects from `NOW`: each attempt ends as `outcomes` says, in turn
+/// (0: times out on its timer; 1: no signal at once; 2: refused after half a second). Returns
+/// every attempt and how the call ended, or `None` if it has not ended after 5,000 attempts.
+fn drive(
+    router: &Router,
+    request: CallRequest,
+    outcomes: &[u8],
+) -> (Vec<Dialled>, Option<sosroute::Done>) {
+    let mut call = router.begin(request);
+    let mut now = request.now_ms;
+    let mut dialled = Vec::new();
+    for k in 0..5_000 {
+        let a = match call.next_attempt(now).unwrap() {
+            Next::Done(done) => return (dialled, Some(done)),
+            Next::Attempt(a) => a,
+        };
+        let start_ms = now + a.delay_ms;
+        dialled.push(Dialled {
+            attempt: a,
+            start_ms,
+        });
+        let (outcome, took) = match outcomes[k % outcomes.len()] {
+            0 => (Outcome::TimedOut, a.timeout_ms),
+            1 => (
+                Outcome::Rejected {
+                    cause: sosroute::RejectCause::NoSignal,
+                    code: 0,
+                },
+                0,
             ),
-            |(history, request, timeouts)| {
-                let router = router_with(&policy, &history);
-                let mut call = router.begin(request);
-                let mut now = NOW;
-                let mut tried = Vec::new();
-                for timed_out in timeouts {
-                    match call.next_attempt(now).unwrap() {
-                        Next::Done(done) => {
-                            prop_assert_ne!(done, sosroute::Done::Connected);
-                            return Ok(());
-                        }
-                        Next::Attempt(a) => {
-                            prop_assert!(now + a.timeout_ms <= NOW + policy.budget_ms);
-                            tried.push(a.route);
-                            let repeats = tried.iter().filter(|&&r| r == a.route).count();
-                            prop_assert!(repeats <= policy.max_rounds as usize, "{:?}", tried);
-                            let (outcome, took) = if timed_out {
-                                (Outcome::TimedOut, a.timeout_ms)
-                            } else {
-                                (
-                                    Outcome::Rejected {
-                                        cause: sosroute::RejectCause::Other,
-                                        code: 0,
-                                    },
-                                    500,
-                                )
-                            };
-                            now += took;
-                            call.report(outcome, now).unwrap();
-                        }
-                    }
+            _ => (
+                Outcome::Rejected {
+                    cause: sosroute::RejectCause::Other,
+                    code: 0,
+                },
+                a.timeout_ms.min(500),
+            ),
+        };
+        now = start_ms + took;
+        call.report(outcome, now).unwrap();
+    }
+    (dialled, None)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Rule 10. The whole budget is used: a voice call whose attempts never connect ends only
+    /// when its budget is spent (never with time left and routes to redial), never dials an
+    /// attempt whose timer reaches past the budget, and redials a walk of the route list no
+    /// sooner than the policy's backoff after the previous walk began.
+    /// Broken planner it caught: the call ended after one walk of the list.
+    #[test]
+    fn rule_10_whole_budget_used(
+        history in arb_history(&default_policy(), NOW),
+        request in arb_request(NOW),
+        outcomes in prop::collection::vec(0u8..3, 1..6),
+    ) {
+        let policy = default_policy();
+        let router = router_with(&policy, &history);
+        let request = CallRequest { media: Media::Voice, ..request };
+        let end = NOW + policy.budget_ms;
+        let (dialled, done) = drive(&router, request, &outcomes);
+        prop_assert_eq!(done, Some(sosroute::Done::BudgetSpent), "{:?}", dialled.last());
+        let last = dialled.last().expect("a voice call makes an attempt");
+        let ended = last.start_ms + match outcomes[(dialled.len() - 1) % outcomes.len()] {
+            0 => last.attempt.timeout_ms,
+            1 => 0,
+            _ => last.attempt.timeout_ms.min(500),
+        };
+        prop_assert!(ended + policy.redial_backoff_ms >= end, "ended at {} with {} ms left", ended, end - ended);
+        for d in &dialled {
+            prop_assert!(d.start_ms + d.attempt.timeout_ms <= end);
+            if d.attempt.delay_ms > 0 {
+                prop_assert!(d.attempt.delay_ms <= policy.redial_backoff_ms);
+            }
+        }
+    }
+
+    /// Rule 9. Timers are bounds learnt from evidence: in one call, a route dialled again gets a
+    /// longer timer than before (doubling up to the network's own give-up, 32 s), unless the
+    /// budget cut it; after a success that took `took` ms, the route's timer is at least that
+    /// for the next call; a half-open trial runs on the route's full timer.
+    /// Broken planner it caught: no escalation (the same timer on every redial).
+    #[test]
+    fn rule_9_timers_are_learnt_bounds(
+        history in arb_history(&default_policy(), NOW - 2 * default_policy().cool_down_ms),
+        request in arb_request(NOW),
+        outcomes in prop::collection::vec(0u8..3, 1..6),
+        took in 1u64..120_000,
+        trial in 0usize..6,
+    ) {
+        let policy = default_policy();
+        let request = CallRequest { media: Media::Voice, ..request };
+        let end = NOW + policy.budget_ms;
+        // Escalation within a call.
+        let router = router_with(&policy, &history);
+        let (dialled, _) = drive(&router, request, &outcomes);
+        let mut first: Vec<(sosroute::RouteId, u64)> = Vec::new();
+        for d in &dialled {
+            let a = d.attempt;
+            let cut = d.start_ms + a.timeout_ms == end;
+            match first.iter().find(|(r, _)| *r == a.route) {
+                Some(&(_, before)) if !cut && before < sosroute::planner::NETWORK_GIVE_UP_MS => {
+                    prop_assert!(a.timeout_ms > before, "{:?} after {} ms", a, before);
                 }
-                prop_assert!(false, "no end after 64 attempts: {:?}", tried);
-                Ok(())
-            },
-        )
-        .unwrap();
+                Some(_) => {}
+                None => first.push((a.route, a.timeout_ms)),
+            }
+        }
+        // Learnt need: the first attempt of a call connects after `took`.
+        let router = router_with(&policy, &history);
+        let mut call = router.begin(request);
+        let Next::Attempt(a) = call.next_attempt(NOW).unwrap() else { unreachable!() };
+        call.report(Outcome::Connected, NOW + took).unwrap();
+        let next = router.plan(&CallRequest { now_ms: NOW + took, ..request });
+        if let Some(b) = next.attempts.iter().find(|b| b.route == a.route) {
+            prop_assert!(b.timeout_ms >= took.min(policy.budget_ms), "{}", next.explain());
+        }
+        // A half-open trial: the route's own breaker opened a cool-down and more ago.
+        let router = router_with(&policy, &history);
+        let route = &policy.routes()[trial];
+        let opened = NOW - policy.cool_down_ms - 1_000;
+        for k in 0..policy.failure_threshold as u64 {
+            router.record_outcome(route.id, Outcome::TimedOut, opened - k).unwrap();
+        }
+        let plan = router.plan(&CallRequest { caller: Capabilities::ALL, ..request });
+        if let Some(b) = plan.attempts.iter().find(|b| b.route == route.id) {
+            prop_assert!(b.timeout_ms >= route.setup_timeout_ms, "{}", plan.explain());
+        }
+    }
+
+    /// Rule 11. Evidence over assumptions: once a route has connected after a shared
+    /// component's breaker opened on another route's failures, that breaker no longer demotes
+    /// it (without the success it would).
+    /// Broken planner it caught: component breakers applied whatever the route's own record.
+    #[test]
+    fn rule_11_evidence_over_assumptions(
+        pair in prop::sample::select(vec![("home", "wifi_calling"), ("home", "text"), ("wifi_calling", "text"), ("text", "home")]),
+        failures in 2u64..6,
+        gap in 1u64..50_000,
+    ) {
+        let policy = default_policy();
+        let router = Router::new(policy.clone());
+        let mut healthy = vec![];
+        for c in policy.components() {
+            let fact = match c.kind {
+                sosroute::ComponentKind::Radio => radio_fact_in_service(),
+                sosroute::ComponentKind::Service => Fact::Service { state: ServiceState::Up },
+            };
+            healthy.push(Observation::component(policy.component_id(&c.name).unwrap(), fact, NOW - 1_000));
+        }
+        healthy.push(Observation::psap(PSAP, Fact::PsapTextReady { ready: true }, NOW - 1_000));
+        router.update(&healthy).unwrap();
+        let (failing, working) = (policy.route_by_name(pair.0).unwrap().id, policy.route_by_name(pair.1).unwrap().id);
+        let failed_at = NOW - 10_000 - gap;
+        for k in 0..failures {
+            router.record_outcome(failing, Outcome::TimedOut, failed_at + k).unwrap();
+        }
+        let request = CallRequest { caller: Capabilities::ALL, ..voice(NOW, Capabilities::ALL) };
+        let demoted = router.plan(&request);
+        let w = demoted.attempts.iter().find(|a| a.route == working).unwrap();
+        prop_assert_eq!(w.evidence, Evidence::Negative, "a shared breaker demotes: {}", demoted.explain());
+        router.record_outcome(working, Outcome::Connected, failed_at + failures + gap / 2).unwrap();
+        let plan = router.plan(&request);
+        let w = plan.attempts.iter().find(|a| a.route == working).unwrap();
+        prop_assert_eq!(w.evidence, Evidence::Positive, "{}", plan.explain());
+        let f = plan.attempts.iter().find(|a| a.route == failing).unwrap();
+        prop_assert_eq!(f.evidence, Evidence::Negative, "{}", plan.explain());
+    }
 }
 
 fn radio_fact_in_service() -> Fact {

@@ -1,10 +1,13 @@
-//! The planner on arbitrary state and requests, checking the decision rules of DESIGN.md as
-//! assertions: a voice plan is never empty (1); attempts are ordered positive, unknown, negative
-//! evidence and by policy preference within a class (2), each in the class its state implies
-//! (3, 4); a route the caller cannot use is never attempted and is left out with its reason (5);
-//! timeouts fit the budget (6); the same input gives the same plan, also on a router rebuilt from
-//! the same updates (7). A whole call session then runs on the same router with arbitrary
-//! outcomes: its attempts obey the same rules, fit the budget left, and the call ends.
+//! The planner on arbitrary state and requests, checking the decision rules of
+//! `docs/DESIGN.md` as assertions: a voice plan is never empty (1); attempts are ordered
+//! positive, unknown, negative evidence, then faster before slow routes, then less blamed in
+//! the call first, then by policy preference (2), each in the class its state implies (3, 4, 11);
+//! a route the caller cannot use is never attempted and is left out with its reason (5);
+//! timeouts fit the budget (6) and are never above the route's full timer unless escalated (9);
+//! the same input gives the same plan, also on a router rebuilt from the same updates (7). A
+//! whole call session then runs on the same router with arbitrary outcomes: its attempts obey
+//! the same rules, fit the budget left, escalate on redial (9), and the call ends only when the
+//! budget is spent or it connects (10).
 //!
 //! State is built through `Router::apply` from arbitrary batches (some refused, which must change
 //! nothing), on the shipped policy with arbitrary timers, thresholds and preference orders.
@@ -15,7 +18,8 @@ use std::sync::OnceLock;
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use sosroute::planner::{self, Constraints};
-use sosroute::policy::{ComponentSet, Policy, PolicySpec};
+use sosroute::policy::{Policy, PolicySpec, MAX_COMPONENTS};
+use sosroute::route::MAX_ROUTES;
 use sosroute::{
     Breaker, CallRequest, Capabilities, ComponentId, Done, EmergencyService, Evidence, Fact,
     LeftOutReason, Media, Next, Observation, Outcome, Plan, PsapId, PsapState, RadioState, Reason,
@@ -56,7 +60,9 @@ fn policy(u: &mut Unstructured) -> Result<Policy> {
     if u.arbitrary()? {
         spec.allow_unverified = u.arbitrary()?;
         spec.budget.total_s = f64::from(u.int_in_range(1u32..=400)?);
-        spec.budget.max_rounds = u.int_in_range(1..=4)?;
+        spec.budget.redial_backoff_s = Some(f64::from(u.int_in_range(1u32..=10)?));
+        spec.budget.slow_route_s = Some(f64::from(u.int_in_range(1u32..=120)?));
+        spec.breaker.learn_window_s = Some(f64::from(u.int_in_range(0u32..=1200)?));
         spec.ttl.radio_s = f64::from(u.int_in_range(1u32..=120)?);
         spec.ttl.service_s = f64::from(u.int_in_range(1u32..=120)?);
         spec.ttl.link_s = f64::from(u.int_in_range(1u32..=300)?);
@@ -178,33 +184,28 @@ fn request(u: &mut Unstructured, now: u64) -> Result<CallRequest> {
     })
 }
 
-/// The evidence class rules 2-4 give a route, from the snapshot's public accessors.
-fn expected_class(
-    policy: &Policy,
-    snapshot: &Snapshot,
-    index: usize,
-    now: u64,
-    suspect: ComponentSet,
-) -> Evidence {
+/// The evidence class rules 2-4 and 11 give a route, from the snapshot's public accessors.
+fn expected_class(policy: &Policy, snapshot: &Snapshot, index: usize, now: u64) -> Evidence {
     let route = &policy.routes()[index];
     let mut class = if route.needs.0 == 0 {
         Evidence::Unknown
     } else {
         Evidence::Positive
     };
-    let mut breaker = snapshot.route_health(index).breaker(policy, now);
+    let own = snapshot.route_health(index);
+    let mut breaker = own.breaker(policy, now);
     for c in route.needs.iter() {
         let state = snapshot.component(c);
-        let (observed, b) = if suspect.contains(c) {
-            (Evidence::Negative, Breaker::Open)
-        } else {
-            (
-                state.observed(policy, now),
-                state.health.breaker(policy, now),
-            )
-        };
-        class = class.max(observed);
-        breaker = breaker.max(b);
+        class = class.max(state.observed(policy, now));
+        // Rule 11: a component's breaker does not count against a route that connected since
+        // it opened.
+        let trusted = state.health.tripped
+            && own
+                .last_success_ms
+                .is_some_and(|t| t >= state.health.opened_at_ms);
+        if !trusted {
+            breaker = breaker.max(state.health.breaker(policy, now));
+        }
     }
     // An open breaker demotes; a half-open one lets the route be ranked by what is observed
     // again (its trial must be able to run, or the breaker never closes).
@@ -212,6 +213,31 @@ fn expected_class(
         Breaker::Open => Evidence::Negative,
         Breaker::HalfOpen | Breaker::Closed => class,
     }
+}
+
+/// How often the most blamed component of a route was blamed earlier in the call (capped at 3),
+/// or 0 where the route connected within the cool-down (rule 11).
+fn suspicion(
+    policy: &Policy,
+    snapshot: &Snapshot,
+    index: usize,
+    now: u64,
+    blame: &[u8; MAX_COMPONENTS],
+) -> u8 {
+    let trusted = snapshot
+        .route_health(index)
+        .last_success_ms
+        .is_some_and(|t| t >= now.saturating_sub(policy.cool_down_ms));
+    if trusted {
+        return 0;
+    }
+    let needs = policy.routes()[index].needs;
+    needs
+        .iter()
+        .map(|c| blame[c.0 as usize])
+        .max()
+        .unwrap_or(0)
+        .min(3)
 }
 
 /// Every decision rule a single plan can be checked against.
@@ -250,7 +276,7 @@ fn check(
     }
 
     let mut total = 0u64;
-    let mut previous: Option<(Evidence, usize)> = None;
+    let mut previous: Option<(Evidence, bool, u8, usize)> = None;
     for a in &plan.attempts {
         let index = policy.route_index(a.route).expect("attempted routes exist");
         let route = &policy.routes()[index];
@@ -281,8 +307,10 @@ fn check(
             route.kind.needs_user_action() || a.media != request.media
         );
 
-        // Rules 2-4: the class its state implies, and ordered by (class, preference).
-        let class = expected_class(policy, snapshot, index, now, constraints.suspect);
+        // Rules 2-4: the class its state implies, and ordered by (class, speed, blame,
+        // preference).
+        let class = expected_class(policy, snapshot, index, now);
+        let suspicion = suspicion(policy, snapshot, index, now, &constraints.blame);
         assert_eq!(
             a.evidence,
             class,
@@ -295,26 +323,51 @@ fn check(
             Reason::Unverified => a.evidence == Evidence::Unknown,
             // A half-open trial ranks by what is observed: anything but negative.
             Reason::Trial => a.evidence != Evidence::Negative,
-            Reason::Demoted | Reason::FailOpen => a.evidence == Evidence::Negative,
+            Reason::Demoted => a.evidence == Evidence::Negative || suspicion > 0,
+            Reason::FailOpen => a.evidence == Evidence::Negative,
         };
         assert!(
             reason_fits,
             "reason {:?} in class {:?}",
             a.reason, a.evidence
         );
+        let key = (
+            a.evidence,
+            route.setup_timeout_ms > policy.slow_route_ms,
+            suspicion,
+            rank,
+        );
         if let Some(p) = previous {
             assert!(
-                p < (a.evidence, rank),
-                "rule 2: attempts out of order ({p:?} before {:?})\n{}",
-                (a.evidence, rank),
+                p < key,
+                "rule 2: attempts out of order ({p:?} before {key:?})\n{}",
                 plan.explain()
             );
         }
-        previous = Some((a.evidence, rank));
+        previous = Some(key);
 
-        // Rule 6: positive timers that fit what remains.
+        // Rule 6: positive timers that fit what remains. Rule 9: none above the route's full
+        // timer (the policy's, or what its recent successes needed and a quarter), unless it
+        // doubles the timer this call gave the route before.
         assert!(a.timeout_ms > 0, "zero timeout\n{}", plan.explain());
-        assert!(a.timeout_ms <= route.setup_timeout_ms);
+        let need = snapshot.route_health(index).setup_need_ms(policy, now);
+        let full = route.setup_timeout_ms.max(need + need / 4);
+        let before = u64::from(constraints.tried_ms[index]);
+        assert!(
+            a.timeout_ms <= full.max(before * 2),
+            "rule 9: a {} ms timer on {}\n{}",
+            a.timeout_ms,
+            route.name,
+            plan.explain()
+        );
+        if before > 0 && a.timeout_ms < budget {
+            assert!(
+                a.timeout_ms >= (before * 2).min(planner::NETWORK_GIVE_UP_MS).max(before),
+                "rule 9: a redial of {} not escalated from {before} ms\n{}",
+                route.name,
+                plan.explain()
+            );
+        }
         total += a.timeout_ms;
     }
     assert!(
@@ -409,23 +462,29 @@ fn run(u: &mut Unstructured) -> Result<()> {
     assert_eq!(replay.snapshot(), snapshot);
     assert_eq!(replay.plan(&request).attempts, plan.attempts);
 
-    // As a call session sees it: part of the budget spent, some routes failed, some suspect.
+    // As a call session sees it: part of the budget spent, some routes failed or tried
+    // before, some components blamed.
     let mut failed: Vec<RouteId> = Vec::new();
-    for r in policy.routes() {
+    let mut tried_ms = [0u32; MAX_ROUTES];
+    for (i, r) in policy.routes().iter().enumerate() {
         if u.ratio(1, 4)? {
             failed.push(r.id);
         }
+        if u.ratio(1, 4)? {
+            tried_ms[i] = u.int_in_range(1u32..=60_000)?;
+        }
     }
-    let mut suspect = ComponentSet::default();
-    for c in 0..policy.components().len() {
+    let mut blame = [0u8; MAX_COMPONENTS];
+    for b in blame.iter_mut().take(policy.components().len()) {
         if u.ratio(1, 6)? {
-            suspect.insert(ComponentId(c as u16));
+            *b = u.int_in_range(1..=5)?;
         }
     }
     let constraints = Constraints {
         remaining_ms: Some(u64::from(u.int_in_range(0u32..=400_000)?)),
         failed: &failed,
-        suspect,
+        blame,
+        tried_ms,
     };
     let plan = planner::plan(&request, &snapshot, &policy, now, &constraints);
     let again = planner::plan(&request, &snapshot, &policy, now, &constraints);
@@ -436,8 +495,9 @@ fn run(u: &mut Unstructured) -> Result<()> {
 }
 
 /// A whole call on the same router: the first attempt of a voice call always comes (rule 1);
-/// every attempt is usable by the caller (rule 5) and fits the budget left (rule 6); a connected
-/// attempt ends the call; and the call ends within routes × rounds attempts.
+/// every attempt is usable by the caller (rule 5) and fits the budget left (rule 6); a redial
+/// of a route gets a longer timer (rule 9); a connected attempt ends the call; otherwise it ends
+/// only when the budget is spent, or for a request no route can carry (rule 10).
 fn session(
     u: &mut Unstructured,
     router: &Router,
@@ -445,31 +505,55 @@ fn session(
     request: CallRequest,
 ) -> Result<()> {
     let start = request.now_ms;
+    let end = start + policy.budget_ms;
     let mut now = start;
     let mut call = router.begin(request);
-    let most = policy.routes().len() * policy.max_rounds as usize;
-    for n in 0.. {
+    let mut timers: Vec<(RouteId, u64)> = Vec::new();
+    // Bounded for speed: with instant failures a call redials every backoff until its budget.
+    for n in 0..300 {
         let next = call.next_attempt(now).expect("nothing is in flight");
-        let Next::Attempt(a) = next else {
-            assert!(
-                n > 0 || request.media != Media::Voice,
-                "rule 1: a voice call ended before its first attempt"
-            );
-            break;
+        let a = match next {
+            Next::Attempt(a) => a,
+            Next::Done(Done::BudgetSpent) => {
+                assert!(
+                    now + policy.redial_backoff_ms >= end,
+                    "rule 10: budget called spent with {} ms left",
+                    end - now
+                );
+                break;
+            }
+            Next::Done(done) => {
+                assert!(
+                    n > 0 || request.media != Media::Voice,
+                    "rule 1: a voice call ended before its first attempt"
+                );
+                assert!(
+                    request.media != Media::Voice || done == Done::Connected,
+                    "rule 10: a voice call ended with {done:?}"
+                );
+                break;
+            }
         };
-        assert!(n < most, "the call did not end after {most} attempts");
-        let spent = now - start;
+        let dialled = now + a.delay_ms;
         assert!(
-            a.timeout_ms > 0 && a.timeout_ms <= policy.budget_ms - spent,
-            "rule 6: a {} ms timer with {} ms of budget left",
+            a.timeout_ms > 0 && dialled + a.timeout_ms <= end,
+            "rule 6: a {} ms timer dialled {} ms into a {} ms budget",
             a.timeout_ms,
-            policy.budget_ms - spent
+            dialled - start,
+            policy.budget_ms
         );
+        assert!(a.delay_ms <= policy.redial_backoff_ms);
         let route = policy.route(a.route).expect("attempted routes exist");
         assert!(
             route.requires.missing_from(request.caller).is_empty(),
             "rule 5"
         );
+        if let Some(&(_, before)) = timers.iter().rev().find(|(r, _)| *r == a.route) {
+            if dialled + a.timeout_ms < end && before < planner::NETWORK_GIVE_UP_MS {
+                assert!(a.timeout_ms > before, "rule 9: redial of {} not longer", route.name);
+            }
+        }
+        timers.push((a.route, a.timeout_ms));
         let outcome = match u.int_in_range(0..=7)? {
             0 => Outcome::Connected,
             1..=4 => Outcome::TimedOut,
@@ -478,11 +562,12 @@ fn session(
                 code: 0,
             },
         };
-        now += if outcome == Outcome::TimedOut {
-            a.timeout_ms
-        } else {
-            u.int_in_range(0..=a.timeout_ms)?
-        };
+        now = dialled
+            + if outcome == Outcome::TimedOut {
+                a.timeout_ms
+            } else {
+                u.int_in_range(0..=a.timeout_ms)?
+            };
         call.report(outcome, now).expect("an attempt is in flight");
         if outcome.is_connected() {
             assert_eq!(call.next_attempt(now), Ok(Next::Done(Done::Connected)));

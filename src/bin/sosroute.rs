@@ -121,9 +121,9 @@ fn check_policy(args: &[String]) -> Result<(), Failure> {
     println!("  components: {}", components.join(", "));
     println!("  routes: {}", routes.join(", "));
     println!(
-        "  budget {:.0} s, {} round(s); breaker opens after {} failures for {:.0} s",
+        "  budget {:.0} s, redials {:.0} s apart at least; breaker opens after {} failures for {:.0} s",
         policy.budget_ms as f64 / 1000.0,
-        policy.max_rounds,
+        policy.redial_backoff_ms as f64 / 1000.0,
         policy.failure_threshold,
         policy.cool_down_ms as f64 / 1000.0
     );

@@ -154,7 +154,8 @@ pub enum sos_reject_cause {
     Congestion = 2,
     /// Service unavailable or network failure. Counts against its service components.
     ServiceUnavailable = 3,
-    /// Not allowed for this caller (barred, no SIM, SIP 403). Counts against the route only.
+    /// Not allowed for this caller (barred, no SIM, SIP 403): refused for this caller, so it
+    /// feeds no breaker shared with other calls.
     NotAllowed = 4,
     /// Anything else. Counts against the route only.
     Other = 5,
@@ -224,9 +225,10 @@ pub enum sos_reason {
     Verified = 1,
     /// No fresh evidence either way.
     Unverified = 2,
-    /// Recent failures: demoted, with a shorter timer.
+    /// Recent failures: demoted, with a shorter timer (never below what the route's recent
+    /// successes needed).
     Demoted = 3,
-    /// Breaker half-open: one trial after the cool-down, with a shorter timer.
+    /// Breaker half-open: one trial after the cool-down, on the full timer.
     Trial = 4,
     /// Fresh negative evidence; tried anyway (fail open).
     FailOpen = 5,
@@ -283,7 +285,7 @@ pub enum sos_done {
     Connected = 1,
     /// The call's budget is spent.
     BudgetSpent = 2,
-    /// Every usable route failed in every allowed round.
+    /// No route is usable for this request at all. A voice call never ends so.
     Exhausted = 3,
 }
 mirror!(sos_done <=> Done { Connected, BudgetSpent, Exhausted });

@@ -11,7 +11,7 @@ pub mod sosroute;
 
 /// The network's own give-up on a call attempt that gets no answer: SIP timer B, 64 × T1 = 32 s
 /// (RFC 3261 §17.1.1.2). Strategies without a setup timer of their own end a hanging attempt here.
-pub const SIP_TIMER_B_MS: u64 = 32_000;
+pub const SIP_TIMER_B_MS: u64 = crate::planner::NETWORK_GIVE_UP_MS;
 
 /// Pause before redialling after an attempt that failed at once (no signal), so a phone that
 /// keeps redialling does not spin: about the time a dialler takes to tear down and redial.

@@ -226,13 +226,15 @@ impl<'w> SosCall<'w> {
             Next::Attempt(a) => a,
             Next::Done(_) => return self.done(CallOutcome::GaveUp),
         };
+        // A redial's backoff: the handset waits before dialling.
+        let start_ms = now_ms.saturating_add(attempt.delay_ms);
         let end = self.world.attempt(
             self.caller,
             self.world.route(attempt.kind),
-            now_ms,
+            start_ms,
             attempt.timeout_ms,
         );
-        let end_at = now_ms.saturating_add(end.after_ms);
+        let end_at = start_ms.saturating_add(end.after_ms);
         if end_at > self.deadline_ms {
             // The caller hangs up mid-attempt; nothing is reported for an attempt cut short.
             return self.done(CallOutcome::Abandoned);
