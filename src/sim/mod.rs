@@ -25,7 +25,9 @@
 //!   TTL plus hold-down before the call (plus the last report before that, which is what a frozen
 //!   monitor leaves behind); a shared router hears each calling handset's latest reports at each
 //!   of its decisions;
-//! - a caller who hangs up in the middle of an attempt reports nothing for that attempt.
+//! - a caller who hangs up in the middle of an attempt reports nothing for that attempt;
+//! - a wrong PSAP text-readiness advisory (`[psap] reported_wrong`) is drawn per caller; with a
+//!   shared router, callers of one PSAP may so contradict each other, and the latest word holds.
 //!
 //! ```
 //! use sosroute::sim::{replay, Scenario};
