@@ -5,7 +5,9 @@
 //! - [`rng`]: deterministic draws from the seed;
 //! - [`world`]: callers, the truth over time, monitor reports, how an attempt ends;
 //! - [`strategy`]: `oracle`, `home_only`, `android_like`, `sosroute`;
-//! - [`report`]: the comparison as a table and as JSON; [`svg`]: the chart.
+//! - [`report`]: the comparison as a table and as JSON; [`svg`]: the chart;
+//! - [`generate`]: outage worlds drawn from a seed; [`dominance`]: the bounds sosroute must meet
+//!   against its baselines on any one world.
 //!
 //! Nothing in the library core depends on this module.
 //!
@@ -41,6 +43,8 @@ use thiserror::Error;
 
 use crate::policy::Policy;
 
+pub mod dominance;
+pub mod generate;
 pub mod report;
 pub mod rng;
 pub mod scenario;
@@ -48,6 +52,7 @@ pub mod strategy;
 pub mod svg;
 pub mod world;
 
+pub use dominance::{dominance, Violation};
 pub use report::Report;
 pub use scenario::{Scenario, ScenarioError};
 pub use strategy::Strategy;

@@ -15,6 +15,8 @@ pub enum Stream {
     Component(u16),
     /// Whether the caller's PSAP text-readiness advisory is wrong.
     PsapReport,
+    /// The world generator's draws (`generate`), numbered in draw order.
+    Generate,
 }
 
 impl Stream {
@@ -23,6 +25,7 @@ impl Stream {
             Stream::Arrival => 1,
             Stream::TextFirst => 2,
             Stream::PsapReport => 3,
+            Stream::Generate => 4,
             Stream::Flag(i) => 0x100 + i as u64,
             Stream::Component(i) => 0x1_0000 + i as u64,
         }
