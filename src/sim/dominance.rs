@@ -155,26 +155,29 @@ mod tests {
     #[test]
     fn each_bound_is_checked_and_named() {
         let mut r = report();
-        set(&mut r, "oracle", 50, Some(3.0));
-        set(&mut r, "home_only", 50, Some(3.0));
-        set(&mut r, "android_like", 50, Some(3.0));
-        set(&mut r, "sosroute", 50, Some(25.0));
+        // Figures as if the world had 200 calls: one call is half a point.
+        r.calls = 200;
+        set(&mut r, "oracle", 200, Some(3.0));
+        set(&mut r, "home_only", 200, Some(3.0));
+        set(&mut r, "android_like", 200, Some(3.0));
+        set(&mut r, "sosroute", 200, Some(25.0));
         // No outage: the p95 is not held against sosroute.
         assert_eq!(dominance(&r), vec![]);
-        set(&mut r, "home_only", 40, Some(3.0));
+        set(&mut r, "home_only", 160, Some(3.0));
         let v = dominance(&r);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].bound, Bound::P95NotAboveAndroid);
         assert!(v[0].to_string().contains("gen-1") && v[0].to_string().contains("25"));
-        // Within one point of android_like is fine; below home_only is not.
-        set(&mut r, "sosroute", 39, Some(3.0));
-        set(&mut r, "android_like", 39, Some(3.0));
+        // Below home_only is not fine, even level with android_like.
+        set(&mut r, "sosroute", 156, Some(3.0));
+        set(&mut r, "android_like", 156, Some(3.0));
         let v: Vec<Bound> = dominance(&r).iter().map(|v| v.bound).collect();
         assert_eq!(v, vec![Bound::NotBelowHomeOnly]);
-        set(&mut r, "sosroute", 40, Some(3.0));
-        set(&mut r, "android_like", 41, Some(3.0));
+        // Within one point of android_like is fine; more is not.
+        set(&mut r, "sosroute", 160, Some(3.0));
+        set(&mut r, "android_like", 162, Some(3.0));
         assert_eq!(dominance(&r), vec![]);
-        set(&mut r, "android_like", 45, Some(3.0));
+        set(&mut r, "android_like", 180, Some(3.0));
         let v = dominance(&r);
         assert_eq!(v.len(), 1);
         assert_eq!(
