@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use sosroute::sim::dominance::{dominance, strategy, Violation};
+use sosroute::sim::generate::{replay_generated, DEFAULT_CALLS};
 use sosroute::sim::{self, Report, Scenario};
 use sosroute::Policy;
 
@@ -14,6 +16,8 @@ sosroute — per-call routing of 911 calls; outage replay and policy checks
 USAGE:
     sosroute replay SCENARIO... [--policy FILE] [--json OUT] [--svg OUT]
     sosroute check-policy FILE
+    sosroute generate --seed N [--calls K]
+    sosroute worlds [--count N] [--from SEED] [--calls K] [--worst M] [--policy FILE]
     sosroute --help
 
 COMMANDS:
@@ -22,12 +26,28 @@ COMMANDS:
                   the comparison table.
     check-policy  Validate a policy file (TOML, or JSON by .json extension); print \"ok\" and a
                   summary, or the field that is wrong.
+    generate      Print the generated outage world of seed N as a scenario file (same seed,
+                  same text): `sosroute generate --seed 7 > w.toml && sosroute replay w.toml`.
+    worlds        Replay N generated worlds (seeds SEED..SEED+N) and check sosroute's dominance
+                  bounds on each (>= home_only; >= android_like - 1 point connected; on outage
+                  worlds p95 time to connect <= android_like's). Prints the M worst worlds with
+                  their seeds, the distributions of sosroute / android_like and sosroute /
+                  oracle connected and of the p95 difference, and every broken bound. Exit
+                  status 1 if any world breaks a bound.
 
 OPTIONS (replay):
     --policy FILE  Policy for the sosroute strategy (default: the shipped us-handset policy).
     --json OUT     Also write the reports as JSON (byte-identical for the same seed).
     --svg OUT      Also write the chart. With several scenarios, one file per scenario:
                    OUT's stem, a dash and the scenario name.
+
+OPTIONS (generate, worlds):
+    --seed N       The world's seed (generate; required).
+    --calls K      Calls per world (default 300).
+    --count N      Worlds to replay (worlds; default 200).
+    --from SEED    First seed (worlds; default 0).
+    --worst M      Worst worlds to list (worlds; default 10).
+    --policy FILE  Policy for the sosroute strategy (worlds).
 ";
 
 /// A command-line failure: the message to print; the exit status is 1 (2 for usage errors).
@@ -74,6 +94,8 @@ fn run(args: &[String]) -> Result<(), Failure> {
         }
         Some("replay") => replay(&args[1..]),
         Some("check-policy") => check_policy(&args[1..]),
+        Some("generate") => generate(&args[1..]),
+        Some("worlds") => worlds(&args[1..]),
         Some(other) => Err(usage(format!("unknown command {other:?}"))),
     }
 }
@@ -224,4 +246,241 @@ fn replay(args: &[String]) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// `--name VALUE` options of `generate` and `worlds`: each a whole number, at most once.
+fn parse_numbers(
+    command: &str,
+    args: &[String],
+    known: &[&str],
+) -> Result<Vec<(String, u64)>, Failure> {
+    let mut out: Vec<(String, u64)> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--help" || a == "-h" {
+            print!("{HELP}");
+            std::process::exit(0);
+        }
+        if !known.contains(&a.as_str()) {
+            return Err(usage(format!("{command}: unknown argument {a:?}")));
+        }
+        let value = it
+            .next()
+            .ok_or_else(|| usage(format!("{command}: {a} needs a whole number")))?;
+        let n: u64 = value
+            .parse()
+            .map_err(|_| usage(format!("{command}: {a} {value:?}: expected a whole number")))?;
+        if out.iter().any(|(k, _)| k == a) {
+            return Err(usage(format!("{command}: {a} given twice")));
+        }
+        out.push((a.clone(), n));
+    }
+    Ok(out)
+}
+
+fn number(options: &[(String, u64)], name: &str) -> Option<u64> {
+    options.iter().find(|(k, _)| k == name).map(|&(_, v)| v)
+}
+
+/// Calls per world from `--calls`, checked.
+fn calls_option(command: &str, options: &[(String, u64)]) -> Result<u32, Failure> {
+    match number(options, "--calls") {
+        None => Ok(DEFAULT_CALLS),
+        Some(k) if (1..=1_000_000).contains(&k) => Ok(k as u32),
+        Some(k) => Err(usage(format!(
+            "{command}: --calls {k}: must be 1..=1000000"
+        ))),
+    }
+}
+
+fn generate(args: &[String]) -> Result<(), Failure> {
+    let options = parse_numbers("generate", args, &["--seed", "--calls"])?;
+    let seed = number(&options, "--seed").ok_or_else(|| usage("generate: --seed N is required"))?;
+    let calls = calls_option("generate", &options)?;
+    print!("{}", sim::generate::generate(seed, calls));
+    Ok(())
+}
+
+/// One replayed world's figures.
+struct World {
+    seed: u64,
+    sos_pct: f64,
+    android_pct: f64,
+    oracle_pct: f64,
+    /// sosroute − android_like connected, percentage points.
+    points: f64,
+    sos_over_android: f64,
+    sos_over_oracle: f64,
+    sos_p95: Option<f64>,
+    android_p95: Option<f64>,
+    violations: Vec<Violation>,
+}
+
+/// `part / whole` for connected counts; 1 when both are zero, infinite when only `whole` is.
+fn ratio(part: u32, whole: u32) -> f64 {
+    match (part, whole) {
+        (0, 0) => 1.0,
+        (_, 0) => f64::INFINITY,
+        _ => f64::from(part) / f64::from(whole),
+    }
+}
+
+fn figures(seed: u64, report: &Report) -> World {
+    let get = |name| strategy(report, name).expect("every strategy is reported");
+    let (sos, android, oracle) = (get("sosroute"), get("android_like"), get("oracle"));
+    World {
+        seed,
+        sos_pct: sos.connected_pct,
+        android_pct: android.connected_pct,
+        oracle_pct: oracle.connected_pct,
+        points: sos.connected_pct - android.connected_pct,
+        sos_over_android: ratio(sos.connected, android.connected),
+        sos_over_oracle: ratio(sos.connected, oracle.connected),
+        sos_p95: sos.ttc_p95_s,
+        android_p95: android.ttc_p95_s,
+        violations: dominance(report),
+    }
+}
+
+/// Nearest-rank percentiles of `xs` (sorted here): min, p5, p50, p95, max.
+fn spread(mut xs: Vec<f64>) -> String {
+    if xs.is_empty() {
+        return "      -".repeat(5);
+    }
+    xs.sort_by(f64::total_cmp);
+    [0.0, 5.0, 50.0, 95.0, 100.0]
+        .iter()
+        .map(|p| {
+            let rank = ((p / 100.0 * xs.len() as f64).ceil() as usize).clamp(1, xs.len());
+            format!("{:>8.3}", xs[rank - 1])
+        })
+        .collect()
+}
+
+fn secs(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
+}
+
+fn world_line(w: &World) -> String {
+    format!(
+        "{:>10} {:>7.2} {:>9.2} {:>8.2} {:>+7.2} {:>10.3} {:>7} {:>11} {:>10}",
+        w.seed,
+        w.sos_pct,
+        w.android_pct,
+        w.oracle_pct,
+        w.points,
+        w.sos_over_oracle,
+        secs(w.sos_p95),
+        secs(w.android_p95),
+        w.violations.len()
+    )
+}
+
+const WORLD_HEADER: &str =
+    "      seed   sos %  android %  oracle %  points  sos/oracle sos p95 android p95  violations";
+
+fn worlds(args: &[String]) -> Result<(), Failure> {
+    let mut numeric = Vec::new();
+    let mut policy_file = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--policy" {
+            let file = it
+                .next()
+                .ok_or_else(|| usage("worlds: --policy needs a file name"))?;
+            if policy_file.replace(PathBuf::from(file)).is_some() {
+                return Err(usage("worlds: --policy given twice"));
+            }
+        } else {
+            numeric.push(a.clone());
+        }
+    }
+    let options = parse_numbers(
+        "worlds",
+        &numeric,
+        &["--count", "--from", "--calls", "--worst"],
+    )?;
+    let count = number(&options, "--count").unwrap_or(200);
+    if count == 0 {
+        return Err(usage("worlds: --count 0: must be at least 1"));
+    }
+    let from = number(&options, "--from").unwrap_or(0);
+    from.checked_add(count)
+        .ok_or_else(|| usage("worlds: --from + --count overflows"))?;
+    let calls = calls_option("worlds", &options)?;
+    let worst = number(&options, "--worst").unwrap_or(10) as usize;
+    let policy = match &policy_file {
+        Some(p) => load_policy(p)?,
+        None => Policy::us_default(),
+    };
+
+    let mut all = Vec::with_capacity(count.min(1 << 20) as usize);
+    for seed in from..from + count {
+        let report = replay_generated(seed, calls, &policy)
+            .map_err(|e| fail(format!("generated world {seed}: {e}")))?;
+        all.push(figures(seed, &report));
+    }
+
+    println!(
+        "{count} generated worlds (seeds {from}..{}), {calls} calls each, policy {}",
+        from + count - 1,
+        policy.name()
+    );
+    let mut by_points: Vec<&World> = all.iter().collect();
+    by_points.sort_by(|a, b| a.points.total_cmp(&b.points).then(a.seed.cmp(&b.seed)));
+    println!("\nworst {worst} by sosroute - android_like connected (points):");
+    println!("{WORLD_HEADER}");
+    for w in by_points.iter().take(worst) {
+        println!("{}", world_line(w));
+    }
+    let mut by_oracle: Vec<&World> = all.iter().collect();
+    by_oracle.sort_by(|a, b| {
+        a.sos_over_oracle
+            .total_cmp(&b.sos_over_oracle)
+            .then(a.seed.cmp(&b.seed))
+    });
+    println!("\nworst {worst} by sosroute / oracle connected:");
+    println!("{WORLD_HEADER}");
+    for w in by_oracle.iter().take(worst) {
+        println!("{}", world_line(w));
+    }
+
+    let p95_diffs: Vec<f64> = all
+        .iter()
+        .filter_map(|w| Some(w.sos_p95? - w.android_p95?))
+        .collect();
+    println!("\ndistribution over worlds           min      p5     p50     p95     max");
+    println!(
+        "sosroute / android_like    {}",
+        spread(all.iter().map(|w| w.sos_over_android).collect())
+    );
+    println!(
+        "sosroute / oracle          {}",
+        spread(all.iter().map(|w| w.sos_over_oracle).collect())
+    );
+    println!(
+        "p95 sosroute - android s   {}  ({} worlds where both connected)",
+        spread(p95_diffs.clone()),
+        p95_diffs.len()
+    );
+
+    let failing: Vec<&World> = all.iter().filter(|w| !w.violations.is_empty()).collect();
+    let broken: usize = failing.iter().map(|w| w.violations.len()).sum();
+    println!(
+        "\ndominance violations: {} of {count} worlds break a bound ({broken} bounds broken)",
+        failing.len()
+    );
+    for w in &failing {
+        for v in &w.violations {
+            println!("  seed {}: {v}", w.seed);
+        }
+    }
+    if failing.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{} of {count} generated worlds break the dominance bounds",
+            failing.len()
+        )))
+    }
 }

@@ -5,7 +5,9 @@
 //! - [`rng`]: deterministic draws from the seed;
 //! - [`world`]: callers, the truth over time, monitor reports, how an attempt ends;
 //! - [`strategy`]: `oracle`, `home_only`, `android_like`, `sosroute`;
-//! - [`report`]: the comparison as a table and as JSON; [`svg`]: the chart.
+//! - [`report`]: the comparison as a table and as JSON; [`svg`]: the chart;
+//! - [`generate`]: outage worlds drawn from a seed; [`dominance`]: the bounds sosroute must meet
+//!   against its baselines on any one world.
 //!
 //! Nothing in the library core depends on this module.
 //!
@@ -25,7 +27,9 @@
 //!   TTL plus hold-down before the call (plus the last report before that, which is what a frozen
 //!   monitor leaves behind); a shared router hears each calling handset's latest reports at each
 //!   of its decisions;
-//! - a caller who hangs up in the middle of an attempt reports nothing for that attempt.
+//! - a caller who hangs up in the middle of an attempt reports nothing for that attempt;
+//! - a wrong PSAP text-readiness advisory (`[psap] reported_wrong`) is drawn per caller; with a
+//!   shared router, callers of one PSAP may so contradict each other, and the latest word holds.
 //!
 //! ```
 //! use sosroute::sim::{replay, Scenario};
@@ -39,6 +43,8 @@ use thiserror::Error;
 
 use crate::policy::Policy;
 
+pub mod dominance;
+pub mod generate;
 pub mod report;
 pub mod rng;
 pub mod scenario;
@@ -46,6 +52,7 @@ pub mod strategy;
 pub mod svg;
 pub mod world;
 
+pub use dominance::{dominance, Violation};
 pub use report::Report;
 pub use scenario::{Scenario, ScenarioError};
 pub use strategy::Strategy;

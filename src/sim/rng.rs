@@ -13,6 +13,10 @@ pub enum Stream {
     Flag(u8),
     /// The caller's fixed `u` for a component, by its index.
     Component(u16),
+    /// Whether the caller's PSAP text-readiness advisory is wrong.
+    PsapReport,
+    /// The world generator's draws (`generate`), numbered in draw order.
+    Generate,
 }
 
 impl Stream {
@@ -20,6 +24,8 @@ impl Stream {
         match self {
             Stream::Arrival => 1,
             Stream::TextFirst => 2,
+            Stream::PsapReport => 3,
+            Stream::Generate => 4,
             Stream::Flag(i) => 0x100 + i as u64,
             Stream::Component(i) => 0x1_0000 + i as u64,
         }

@@ -52,6 +52,8 @@ struct File {
     #[serde(default)]
     population: PopulationSection,
     #[serde(default)]
+    psap: PsapSection,
+    #[serde(default)]
     component: Vec<ComponentSection>,
     #[serde(default)]
     route: Vec<RouteSection>,
@@ -91,6 +93,13 @@ struct PopulationSection {
     sms: Option<Spanned<f64>>,
     satellite: Option<Spanned<f64>>,
     psap_text_ready: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PsapSection {
+    report_every_s: Option<Spanned<f64>>,
+    reported_wrong: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -294,6 +303,28 @@ pub struct Calls {
     pub text_first: f64,
 }
 
+/// `[psap]`: how the caller's PSAP's text-readiness reaches the handset — as an advisory
+/// re-published every `report_every_ms`, wrong for a share of callers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Psap {
+    /// How often the text-readiness advisory is re-published (default 600 s).
+    pub report_every_ms: u64,
+    /// Share of callers for whom the advisory says the opposite of the truth (default 0).
+    pub reported_wrong: f64,
+}
+
+/// Default `[psap] report_every_s`: ten minutes, well inside the shipped policy's advisory TTL.
+pub const PSAP_REPORT_EVERY_MS: u64 = 600_000;
+
+impl Default for Psap {
+    fn default() -> Psap {
+        Psap {
+            report_every_ms: PSAP_REPORT_EVERY_MS,
+            reported_wrong: 0.0,
+        }
+    }
+}
+
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -315,6 +346,8 @@ pub struct Scenario {
     pub calls: Calls,
     /// Fraction of callers meeting each [`PopulationFlag`], by its index.
     pub population: [f64; 5],
+    /// How PSAP text-readiness is reported.
+    pub psap: Psap,
     /// Components.
     pub components: Vec<Component>,
     /// Routes, in file order.
@@ -493,6 +526,7 @@ fn compile(text: &str, file: File) -> Result<Scenario, ScenarioError> {
         cx.opt_fraction("population.psap_text_ready", &p.psap_text_ready)?,
     ];
 
+    let psap = compile_psap(&cx, &file.psap)?;
     let components = compile_components(&cx, &file.component)?;
     let routes = compile_routes(&cx, &file.route, &components)?;
     let mut events = Vec::with_capacity(file.event.len());
@@ -512,9 +546,31 @@ fn compile(text: &str, file: File) -> Result<Scenario, ScenarioError> {
         router,
         calls,
         population,
+        psap,
         components,
         routes,
         events,
+    })
+}
+
+fn compile_psap(cx: &Ctx<'_>, p: &PsapSection) -> Result<Psap, ScenarioError> {
+    let report_every_ms = match &p.report_every_s {
+        Some(v) => {
+            let ms = cx.seconds("psap.report_every_s", v)?;
+            if ms == 0 {
+                return Err(cx.err(
+                    "psap.report_every_s",
+                    v.span(),
+                    "must be longer than 0 s".into(),
+                ));
+            }
+            ms
+        }
+        None => PSAP_REPORT_EVERY_MS,
+    };
+    Ok(Psap {
+        report_every_ms,
+        reported_wrong: cx.opt_fraction("psap.reported_wrong", &p.reported_wrong)?,
     })
 }
 
@@ -787,6 +843,27 @@ setup_s = 3
         let s = Scenario::from_toml(MINIMAL).unwrap();
         assert_eq!(s.report_every_ms, 10_000);
         assert_eq!(s.routes[0].setup_ms, 3_000);
+    }
+
+    #[test]
+    fn psap_section_is_optional_and_checked() {
+        let s = Scenario::from_toml(MINIMAL).unwrap();
+        assert_eq!(s.psap, Psap::default());
+        let with = format!("{MINIMAL}[psap]\nreport_every_s = 60\nreported_wrong = 0.25\n");
+        let s = Scenario::from_toml(&with).unwrap();
+        assert_eq!(
+            (s.psap.report_every_ms, s.psap.reported_wrong),
+            (60_000, 0.25)
+        );
+        let bad = format!("{MINIMAL}[psap]\nreport_every_s = 0\n");
+        let e = Scenario::from_toml(&bad).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("psap.report_every_s", 18), "{e}");
+        let bad = format!("{MINIMAL}[psap]\nreported_wrong = 2\n");
+        let e = Scenario::from_toml(&bad).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("psap.reported_wrong", 18), "{e}");
+        let bad = format!("{MINIMAL}[psap]\nreport_every = 5\n");
+        let e = Scenario::from_toml(&bad).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("report_every", 18), "{e}");
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Caller {
     pub text_first: bool,
     /// Fixed uniform draw per component, by component index.
     pub u: Vec<f64>,
+    /// Whether the text-readiness advisory about the caller's PSAP says the opposite of the
+    /// truth (`[psap] reported_wrong`).
+    pub psap_report_wrong: bool,
 }
 
 impl Caller {
@@ -229,6 +232,16 @@ impl World {
         }
     }
 
+    /// The PSAP text-readiness advisory `caller`'s handset holds at `t_ms`: the value of the
+    /// last one published at or before `t_ms` and when it was published. Advisories are
+    /// re-published every `[psap] report_every_s` from 0 s; for the `reported_wrong` share of
+    /// callers every advisory says the opposite of the truth.
+    pub fn psap_text_ready_report(&self, caller: &Caller, t_ms: u64) -> (bool, u64) {
+        let every = self.scenario.psap.report_every_ms;
+        let truth = caller.has(PopulationFlag::PsapTextReady);
+        (truth != caller.psap_report_wrong, t_ms / every * every)
+    }
+
     /// The first report tick at or after `t_ms`.
     pub fn next_tick(&self, t_ms: u64) -> u64 {
         let every = self.scenario.report_every_ms;
@@ -348,6 +361,7 @@ fn draw_callers(s: &Scenario) -> Vec<Caller> {
                 u: (0..s.components.len())
                     .map(|c| uniform(s.seed, id, Stream::Component(c as u16)))
                     .collect(),
+                psap_report_wrong: uniform(s.seed, id, Stream::PsapReport) < s.psap.reported_wrong,
             }
         })
         .collect()
@@ -514,6 +528,37 @@ share = 1.0
         // No such route: nothing to attach to.
         let end = w.attempt(hang, w.route(RouteKind::Satellite), 0, 7_000);
         assert_eq!((end.after_ms, end.result), (0, AttemptResult::NoSignal));
+    }
+
+    #[test]
+    fn psap_text_readiness_is_reported_late_and_sometimes_wrong() {
+        // Default: re-published every 600 s, never wrong.
+        let w = world();
+        for c in &w.callers {
+            let truth = c.has(PopulationFlag::PsapTextReady);
+            assert_eq!(w.psap_text_ready_report(c, 0), (truth, 0));
+            assert_eq!(w.psap_text_ready_report(c, 599_999), (truth, 0));
+            assert_eq!(w.psap_text_ready_report(c, 1_234_567), (truth, 1_200_000));
+        }
+        // Every 60 s, wrong for a quarter of the callers: the same callers every time.
+        let text = WORLD.replacen(
+            "[[component]]",
+            "[psap]\nreport_every_s = 60\nreported_wrong = 0.25\n[[component]]",
+            1,
+        );
+        let w = World::new(Scenario::from_toml(&text).expect("valid"));
+        assert_eq!(w.scenario.psap.report_every_ms, 60_000);
+        let mut wrong = 0;
+        for c in &w.callers {
+            let truth = c.has(PopulationFlag::PsapTextReady);
+            let (said, at) = w.psap_text_ready_report(c, 130_500);
+            assert_eq!(at, 120_000);
+            assert_eq!(w.psap_text_ready_report(c, 900_000).0, said);
+            if said != truth {
+                wrong += 1;
+            }
+        }
+        assert!((70..130).contains(&wrong), "{wrong} of 400 wrong");
     }
 
     #[test]

@@ -134,11 +134,13 @@ impl<'w> SosCall<'w> {
         wiring: &Wiring,
     ) -> (SosCall<'w>, Step) {
         let now = caller.start_ms;
-        let (psap, text_ready) = psap_of(caller, wiring);
+        // The PSAP's text-readiness as the handset last heard it: possibly old, possibly wrong.
+        let (psap, _) = psap_of(caller, wiring);
+        let (text_ready, reported_at) = world.psap_text_ready_report(caller, now);
         let mut batch = vec![Observation::psap(
             psap,
             Fact::PsapTextReady { ready: text_ready },
-            now,
+            reported_at,
         )];
         // A router per handset has been hearing this handset's monitors all along: the last
         // report before the history window (a frozen monitor's last word), then every tick.
