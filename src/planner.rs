@@ -11,8 +11,8 @@
 //!   components that failed earlier in this call demote and shorten the timer;
 //! - rule 4: a recovered component stays negative during the hold-down (in [`crate::state`]);
 //! - rule 9: no timer is cut below what the route's recent successes needed; a half-open trial
-//!   runs on the full timer; each further attempt at a route in one call gets twice the timer
-//!   of the one before, up to the network's own give-up ([`NETWORK_GIVE_UP_MS`]);
+//!   runs on the full timer; a further attempt at a route in one call waits for the network's
+//!   own give-up ([`NETWORK_GIVE_UP_MS`]), or as long as the one before where that was longer;
 //! - rule 6: timers are clipped to the remaining budget, and routes past it are left out;
 //! - rule 1: nothing with a fresh negative verdict is removed, only ranked last (fail open);
 //! - rule 11: a component blamed by other routes' failures (its breaker, or a failure earlier
@@ -314,10 +314,11 @@ const EMPTY_ORDER: Order = Order {
 
 impl Order {
     /// Makes this rule 2's order of the routes of `preference` in `among`: by the evidence class
-    /// of their attempts (positive, unknown, negative); then the routes in `slow` after the
-    /// others; then the routes blamed less by failures earlier in the call first (0, 1, 2,
-    /// more); then in preference order. The ranks in each group are a bit set, so walking the
-    /// groups in order and each set upwards needs no sort.
+    /// of their attempts (positive, unknown, negative), a route in `slow` ranking with the
+    /// unknown ones when its evidence is positive; then the routes in `slow` after the others;
+    /// then the routes blamed less by failures earlier in the call first (0, 1, 2, more); then
+    /// in preference order. The ranks in each group are a bit set, so walking the groups in
+    /// order and each set upwards needs no sort.
     fn refresh(
         &mut self,
         preference: &[u8],
@@ -330,8 +331,9 @@ impl Order {
         for (rank, &index) in preference.iter().enumerate() {
             let index = index as usize;
             if among.contains(index) {
-                let group = class_slot(attempts[index].evidence) * 8
-                    + slow.contains(index) as usize * 4
+                let slow = slow.contains(index);
+                let group = rank_slot(attempts[index].evidence, slow) * 8
+                    + slow as usize * 4
                     + suspicion[index].min(3) as usize;
                 ranks[group] |= 1 << rank;
             }
@@ -425,11 +427,13 @@ fn class(observed: Evidence, breaker: Breaker) -> Evidence {
     }
 }
 
-/// The slot of `class` in a table indexed by evidence class.
-fn class_slot(class: Evidence) -> usize {
+/// The slot a route in evidence class `class` ranks in: by class, except that a slow route with
+/// positive evidence ranks with the unknown ones. A slow attempt costs a large part of the
+/// caller's patience: it goes ahead of faster routes only when evidence is against them.
+fn rank_slot(class: Evidence, slow: bool) -> usize {
     match class {
-        Evidence::Positive => 0,
-        Evidence::Unknown => 1,
+        Evidence::Positive if !slow => 0,
+        Evidence::Positive | Evidence::Unknown => 1,
         Evidence::Negative => 2,
     }
 }
@@ -451,16 +455,14 @@ fn reason(class: Evidence, breaker: Breaker) -> Reason {
 }
 
 /// The timer of an attempt at a route whose latest attempt in this call ran `before_ms` (0: none)
-/// and which the state would give `timeout_ms`: twice the earlier timer, up to the network's own
-/// give-up (an earlier timer at or past it stays), and never less than `timeout_ms`.
+/// and which the state would give `timeout_ms`: a redial waits for the network's own give-up (a
+/// route that is slow today gets the whole of what the network allows, as the phone's own
+/// ladder gives it), or as long as before where that was longer; never less than `timeout_ms`.
 fn escalated(timeout_ms: u64, before_ms: u32) -> u64 {
-    let before = u64::from(before_ms);
-    let again = if before >= NETWORK_GIVE_UP_MS {
-        before
-    } else {
-        before.saturating_mul(2).min(NETWORK_GIVE_UP_MS)
-    };
-    timeout_ms.max(again)
+    match u64::from(before_ms) {
+        0 => timeout_ms,
+        before => timeout_ms.max(before).max(NETWORK_GIVE_UP_MS),
+    }
 }
 
 /// The shortened timer of a demoted route: a percentage of the normal one, floored, and never

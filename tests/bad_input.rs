@@ -70,7 +70,30 @@ fn out_of_range_values_are_rejected_naming_the_field_and_value() {
         ),
         ("total_s = 180.0", "total_s = nan", "budget.total_s", "NaN"),
         ("total_s = 180.0", "total_s = inf", "budget.total_s", "inf"),
-        ("max_rounds = 3", "max_rounds = 0", "budget.max_rounds", "0"),
+        (
+            "total_s = 180.0",
+            "total_s = 180.0\nmax_rounds = 0",
+            "budget.max_rounds",
+            "0",
+        ),
+        (
+            "redial_backoff_s = 2.0",
+            "redial_backoff_s = 0.0",
+            "budget.redial_backoff_s",
+            "0.0",
+        ),
+        (
+            "slow_route_s = 60.0",
+            "slow_route_s = -5.0",
+            "budget.slow_route_s",
+            "-5.0",
+        ),
+        (
+            "learn_window_s = 600.0",
+            "learn_window_s = 1e9",
+            "breaker.learn_window_s",
+            "1000000000.0",
+        ),
         ("radio_s = 30.0", "radio_s = 0.0", "ttl.radio_s", "0.0"),
         (
             "failure_threshold = 2",
@@ -91,7 +114,7 @@ fn out_of_range_values_are_rejected_naming_the_field_and_value() {
             "1000000000.0",
         ),
         (
-            "setup_timeout_s = 12.0",
+            "setup_timeout_s = 30.0",
             "setup_timeout_s = -12.0",
             "route[2].setup_timeout_s",
             "-12.0",

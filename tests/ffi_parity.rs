@@ -640,7 +640,7 @@ fn loaded_policies_agree() {
     assert_eq!(status, sos_status::SOS_OK);
     assert_eq!(version, rust);
 
-    let bad = json.replace("\"max_rounds\":3", "\"max_rounds\":0");
+    let bad = json.replace("\"redial_backoff_s\":2.0", "\"redial_backoff_s\":0.0");
     assert_ne!(bad, json);
     assert!(pair
         .rust

@@ -1,8 +1,9 @@
-//! Generated outage worlds (`sosroute::sim::generate`): sosroute must meet the "Robust decisions"
-//! bounds (`sosroute::sim::dominance`) on every one of them, not only on the shipped scenarios.
+//! Generated outage worlds (`sosroute::sim::generate`): sosroute is held to the "Robust
+//! decisions" bounds (`sosroute::sim::dominance`) on them, not only on the shipped scenarios.
 //!
-//! `cargo test --release --test worlds -- --ignored` runs the bounds; they fail on today's
-//! decision core, which is being reworked for them.
+//! The goal is every world. Today 32 of the 200 break a bound (103 did before decision rules
+//! 9-12 of the README), so the test holds the count at or below `MOST_BREAKING` and prints every
+//! breaking seed: the count may only go down. `sosroute worlds --count 200` shows them.
 
 use sosroute::sim::dominance::dominance;
 use sosroute::sim::generate::replay_generated;
@@ -13,6 +14,9 @@ use sosroute::Policy;
 const WORLDS: u64 = 200;
 /// Calls per world: enough for the percentages, few enough for the whole test to take seconds.
 const CALLS: u32 = 300;
+/// Most of the `WORLDS` worlds that may break a bound: 32 break one on this commit. Lower it
+/// whenever a change lowers the count; never raise it.
+const MOST_BREAKING: usize = 32;
 
 /// Replays seeds `0..WORLDS` on two threads (the CI machines have two cores).
 fn replay_all() -> Vec<(u64, Report)> {
@@ -48,8 +52,7 @@ fn generated_worlds_replay() {
 }
 
 #[test]
-#[ignore = "until the robust-decisions core lands"]
-fn sosroute_meets_the_dominance_bounds_on_every_generated_world() {
+fn sosroute_breaks_the_dominance_bounds_on_no_more_worlds_than_before() {
     let mut failing = Vec::new();
     for (seed, r) in replay_all() {
         let violations = dominance(&r);
@@ -61,9 +64,9 @@ fn sosroute_meets_the_dominance_bounds_on_every_generated_world() {
         }
     }
     assert!(
-        failing.is_empty(),
-        "{} of {WORLDS} generated worlds break the bounds (seeds {failing:?}); \
-         replay one with `sosroute generate --seed N > w.toml && sosroute replay w.toml`",
+        failing.len() <= MOST_BREAKING,
+        "{} of {WORLDS} generated worlds break the bounds, more than {MOST_BREAKING} (seeds \
+         {failing:?}); replay one with `sosroute generate --seed N > w.toml && sosroute replay w.toml`",
         failing.len()
     );
 }
