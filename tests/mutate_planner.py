@@ -4,7 +4,7 @@
 For each rule it applies one deliberate bug to the planner (or the state store), runs that rule's
 property and expects it to FAIL, then restores the sources. Run from the repository root:
 
-    python3 tests/mutate_planner.py          # all eight rules, and the blame property
+    python3 tests/mutate_planner.py          # rules 1-11, and the blame property
     python3 tests/mutate_planner.py 4        # one rule (or `blame`)
 
 It exits non-zero if a property passes against its broken planner: such a property asserts
@@ -15,6 +15,7 @@ import sys
 
 P = 'src/planner.rs'
 S = 'src/state.rs'
+R = 'src/router.rs'
 
 
 def sub(path, old, new):
@@ -42,13 +43,19 @@ def mutate(rule):
         sub(P,LOOP,"        static FLIP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n        let flip = FLIP.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1;\n        let ranks = if flip { [ranks[1], ranks[0], ranks[2]] } else { ranks };\n        for class in ranks {")
     elif rule=='8':
         sub(P,LOOP,"        for class in [ranks[1], ranks[0], ranks[2]] {")
+    elif rule=='9':
+        sub(P,"        0 => timeout_ms,\n        before => timeout_ms.max(before).max(NETWORK_GIVE_UP_MS),","        _ => timeout_ms,")
+    elif rule=='10':
+        sub(R,"            if self.failed.is_empty() {","            if true {")
+    elif rule=='11':
+        sub(S,"                v.tripped = false;","")
     elif rule=='blame':
         sub(P,"None => view.blamed(","None => views.route((index + 1) % policy.routes().len()).blamed(")
 
 
 def main():
-    rules = sys.argv[1:] or [str(r) for r in range(1, 9)] + ['blame']
-    originals = {path: open(path).read() for path in (P, S)}
+    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['blame']
+    originals = {path: open(path).read() for path in (P, S, R)}
     survived = []
     for rule in rules:
         try:
