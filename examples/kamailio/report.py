@@ -14,7 +14,7 @@ import re
 import sys
 
 SILENT_PHASES = {"carrier_silent", "carrier_flapping"}
-LINE = re.compile(r"\b(ATTEMPT|RESULT) cid=(\S+)(.*)")
+LINE = re.compile(r"^\s*\d+\((\d+)\).*\b(ATTEMPT|OUTCOME|RESULT) cid=(\S+)(.*)")
 
 
 def pct(values, q):
@@ -37,12 +37,14 @@ def phase(work, config, name, calls):
     attempts = collections.Counter()
     routes = collections.Counter()
     answered_cids = set()
+    procs = collections.defaultdict(set)  # Call-ID -> Kamailio processes that handled it
     with open(os.path.join(work, "%s-%s.kamailio.log" % (config, name)), errors="replace") as f:
         for line in f:
             m = LINE.search(line)
             if not m:
                 continue
-            kind, cid, rest = m.groups()
+            pid, kind, cid, rest = m.groups()
+            procs[cid].add(pid)
             if kind == "ATTEMPT":
                 attempts[cid] += 1
             elif "status=answered" in rest and cid not in answered_cids:
@@ -59,6 +61,8 @@ def phase(work, config, name, calls):
         "p95_s": pct(times, 95),
         "attempts_per_call": n_att / len(attempts) if attempts else 0.0,
         "routes": dict(routes),
+        "multi_process_calls": sum(1 for p in procs.values() if len(p) > 1),
+        "processes": len(set().union(*procs.values())) if procs else 0,
     }
 
 
@@ -97,9 +101,18 @@ def main():
                 s["p95_s"] is not None and s["p95_s"] < d["p95_s"]):
             failures.append("%s: sosroute p95 %s s is not below dispatcher's %s s" % (
                 p, fmt(s["p95_s"]), fmt(d["p95_s"])))
+    # Kamailio ran 3 SIP workers (and the timer process, which runs failure_route on a
+    # timeout): a call-back whose attempts were handled by more than one process proves the
+    # router's state is shared across them.
+    shared = sum(res["sosroute"][p]["multi_process_calls"] for p in phases)
+    procs = max(res["sosroute"][p]["processes"] for p in phases)
+    print("sosroute: %d call-backs handled by more than one Kamailio process; up to %d "
+          "processes in one phase" % (shared, procs))
+    if shared == 0 or procs < 2:
+        failures.append("no call-back was handled by more than one Kamailio process")
     for f in failures:
         print("kamailio-test: FAIL: " + f, file=sys.stderr)
-    checks = 3 * len(phases) + len([p for p in phases if p in SILENT_PHASES])
+    checks = 3 * len(phases) + len([p for p in phases if p in SILENT_PHASES]) + 1
     print("kamailio: %d passed, %d failed" % (checks - len(failures), len(failures)))
     return 1 if failures else 0
 
