@@ -52,6 +52,10 @@ class Router:
 
 ROUTER = Router()
 
+# Used only while sosrouted does not answer: psap-callback.toml's voice preference and timers.
+FALLBACK = [("carrier_trunk", "voice", 3000), ("interconnect", "voice", 3000),
+            ("alternate_number", "voice", 3000), ("text_back", "text", 5000)]
+
 
 def mod_init():
     return kamailio()
@@ -121,10 +125,8 @@ class kamailio:
         alt = KSR.pv.get("$avp(sos_alt)") or None
         for _ in range(edge.MAX_ATTEMPTS):
             if "error" in reply:
-                KSR.err("sosroute: %s\n" % reply["error"])
-                edge.log("RESULT", cid, status="failed", why="router_error")
-                KSR.tm.t_reply(500, "Call-back router unavailable")
-                return
+                KSR.err("sosroute: %s; static order\n" % reply["error"])
+                reply = self.fallback(alt)
             if "attempt" not in reply:
                 edge.log("RESULT", cid, status="failed", why=reply.get("done"),
                          attempts=reply.get("n"))
@@ -138,7 +140,7 @@ class kamailio:
                 if 200 <= code < 300:
                     done = ROUTER.ask(op="report", cid=cid, outcome="connected")
                     edge.log("RESULT", cid, status="answered", route=a["route"],
-                             attempts=done.get("n", reply["n"]), ms=done.get("ms"))
+                             attempts=done.get("n") or reply["n"], ms=done.get("ms"))
                     KSR.hdr.append_to_reply("X-Callback-Route: %s\r\n" % a["route"])
                     KSR.tm.t_reply(380, "Alternative Service")
                     return
@@ -159,6 +161,19 @@ class kamailio:
         edge.log("RESULT", cid, status="failed", why="max_attempts")
         KSR.tm.t_reply(480, "Call-back failed on every way out")
 
+    def fallback(self, alt):
+        """Without an answer from sosrouted the call-back still goes out: the policy's voice
+        order, one attempt each on the policy's timers, kept in the transaction's AVPs."""
+        i = KSR.pv.get("$avp(sos_fb)") or 0
+        while i < len(FALLBACK) and FALLBACK[i][0] == "alternate_number" and not alt:
+            i += 1
+        KSR.pv.seti("$avp(sos_fb)", i + 1)
+        if i >= len(FALLBACK):
+            return {"done": "exhausted", "n": i}
+        route, media, timeout_ms = FALLBACK[i]
+        return {"attempt": {"route": route, "media": media, "timeout_ms": timeout_ms,
+                            "reason": "router_unavailable", "evidence": "unknown"}, "n": i + 1}
+
     def ksr_onreply_sos(self, msg):
         code = KSR.pv.get("$rs")
         if KSR.pv.get("$rm") != "INVITE" or code is None:
@@ -169,6 +184,8 @@ class kamailio:
         elif 200 <= code < 300:
             cid = KSR.pv.get("$ci")
             done = ROUTER.ask(op="report", cid=cid, outcome="connected")
+            if "error" in done:  # answered on the static order
+                done = {"done": "connected", "n": KSR.pv.get("$avp(sos_fb)")}
             if done.get("done") == "connected":  # not a retransmitted 200
                 edge.log("RESULT", cid, status="answered",
                          route=edge.route_of_uri("%s:%s" % (KSR.pv.get("$si"), KSR.pv.get("$sp"))),

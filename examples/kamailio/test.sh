@@ -135,7 +135,11 @@ run_phase() {
     trunk lec "$PORT_LEC" "$lec"
     trunk tcc "$PORT_TCC" tcc
     local dpid= kpid
-    if [ "$config" = sosroute ]; then
+    if [ "$config" = sosroute ] && [ "${NO_ROUTER:-0}" = 1 ]; then
+        SOS_KEMI_SCRIPT=$HERE/sosroute_kemi.py \
+            kamailio -f "$HERE/kamailio.cfg" -DD -E -m 64 -M 8 \
+            >"$WORK/$config-$phase.kamailio.log" 2>&1 &
+    elif [ "$config" = sosroute ]; then
         "$PY" "$HERE/sosrouted.py" --lib "$LIB" --policy "$HERE/psap-callback.toml" \
             --socket "$SOCK" --trunk "carrier_trunk=127.0.0.1:$PORT_CARRIER" \
             --trunk "interconnect=127.0.0.1:$PORT_INTERCONNECT" \
@@ -155,7 +159,7 @@ run_phase() {
     PIDS+=("$kpid")
     # Both learn the trunks' state from OPTIONS probes once a second. Let both run long enough
     # for dispatcher to mark a dead trunk down: its OPTIONS wait out tm's fr_timer (3 s).
-    sleep 5
+    sleep "${SETTLE:-5}"
     kill -0 "$kpid" 2>/dev/null || { tail -n 20 "$WORK/$config-$phase.kamailio.log" >&2; die "kamailio ($config) did not start"; }
     [ -z "$dpid" ] || kill -0 "$dpid" 2>/dev/null || { cat "$WORK/$config-$phase.sosrouted.log" >&2; die "sosrouted did not start"; }
     local rc=0
@@ -187,9 +191,12 @@ for config in sosroute dispatcher; do
         run_phase "$config" "$1" "$2" "$3" "$4"
     done
 done
+# sosrouted down: the Kamailio script falls back to the policy's order and still calls back.
+say "sosroute / router_down: $CALLS call-backs at $RATE/s, sosrouted not running, every trunk up"
+NO_ROUTER=1 SETTLE=1 run_phase sosroute router_down uas-answer uas-answer uas-answer
 for name in carrier interconnect lec tcc; do trunk "$name" 0 none; done
 
 phase_names=()
 for p in "${PHASES[@]}"; do set -- $p; phase_names+=("$1"); done
-"$PY" "$HERE/report.py" "$WORK" "$CALLS" "${phase_names[@]}" || die "see the table above"
+"$PY" "$HERE/report.py" "$WORK" "$CALLS" "${phase_names[@]}" +router_down || die "see the table above"
 say "done in $((SECONDS - START)) s of phases (whole script ${SECONDS} s)"
