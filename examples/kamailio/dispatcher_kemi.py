@@ -89,14 +89,27 @@ class kamailio:
         n = (KSR.pv.get("$avp(sos_n)") or 0) + 1
         KSR.pv.seti("$avp(sos_n)", n)
         edge.log("ATTEMPT", cid, n=n, route="text_back", media="text")
-        code, ms = edge.send_text(cid, KSR.pv.get("$avp(sos_number)"), 5000)
-        if 200 <= code < 300:
-            edge.log("RESULT", cid, status="answered", route="text_back", attempts=n)
-            KSR.hdr.append_to_reply("X-Callback-Route: text_back\r\n")
-            KSR.tm.t_reply(380, "Alternative Service")
-        else:
+        if not edge.start_text(cid, KSR.pv.get("$avp(sos_number)"), "text_back", 5000):
             edge.log("RESULT", cid, status="failed", attempts=n)
             KSR.tm.t_reply(480, "Call-back failed on every way out")
+
+    def ksr_uac_reply(self, msg, evname=None):
+        edge.text_result()
+        return 1
+
+    def ksr_text_resume(self, msg):
+        """The INVITE transaction resumed after the text call-back's MESSAGE got its answer."""
+        cid = KSR.pv.get("$ci")
+        code, route, ms = edge.take_text_result()
+        n = KSR.pv.get("$avp(sos_n)")
+        if 200 <= code < 300:
+            edge.log("RESULT", cid, status="answered", route=route, attempts=n)
+            KSR.hdr.append_to_reply("X-Callback-Route: %s\r\n" % route)
+            KSR.tm.t_reply(380, "Alternative Service")
+        else:
+            edge.log("RESULT", cid, status="failed", attempts=n, code=code)
+            KSR.tm.t_reply(480, "Call-back failed on every way out")
+        return 1
 
     def ksr_onreply_ds(self, msg):
         code = KSR.pv.get("$rs")

@@ -1,12 +1,12 @@
 """What both Kamailio configurations of the PSAP call-back edge share: the ways out, the text
-call-back (SIP MESSAGE to the text control centre), the audit log lines. Imported by the KEMI
+call-back (SIP MESSAGE to the text control centre, sent with the uac module while the INVITE
+transaction is suspended), the audit log lines. Imported by the KEMI
 scripts sosroute_kemi.py and dispatcher_kemi.py (app_python3 puts their folder on sys.path).
 
 Every address is on 127.0.0.1; the ports can be moved with environment variables.
 """
 
 import os
-import socket
 import time
 
 import KSR
@@ -64,53 +64,54 @@ def set_target(route, number, alt_number):
     KSR.pv.sets("$du", "sip:%s:%d" % (host, port))
 
 
-def send_text(cid, number, timeout_ms):
-    """Sends the text call-back: a SIP MESSAGE to the text control centre, retransmitted per
-    RFC 3261 timer E, waiting at most timeout_ms (capped at 2 s: it blocks this Kamailio
-    process). Returns (status code or 0, elapsed ms)."""
-    wait = min(timeout_ms, 2000) / 1000.0
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind((HOST, 0))
-        lport = s.getsockname()[1]
-        branch = "z9hG4bK-text-%d-%d" % (os.getpid(), time.monotonic_ns())
-        body = ("PSAP 42 call-back: we lost your 911 call. Reply to this text, or call 911. "
-                "[%s]" % cid)
-        msg = ("MESSAGE sip:%s@%s:%d SIP/2.0\r\n"
-               "Via: SIP/2.0/UDP %s:%d;branch=%s\r\n"
-               "Max-Forwards: 70\r\n"
-               "From: <sip:psap42@%s>;tag=%s\r\n"
-               "To: <sip:%s@%s>\r\n"
-               "Call-ID: text-%s\r\n"
-               "CSeq: 1 MESSAGE\r\n"
-               "Content-Type: text/plain\r\n"
-               "Content-Length: %d\r\n\r\n%s"
-               % (number, TCC[0], TCC[1], HOST, lport, branch, HOST, branch[-12:], number,
-                  TCC[0], cid, len(body.encode()), body)).encode()
-        start = time.monotonic()
-        rto = 0.5
-        next_send = start
-        while True:
-            now = time.monotonic()
-            if now - start >= wait:
-                return 0, int((now - start) * 1000)
-            if now >= next_send:
-                try:
-                    s.sendto(msg, TCC)
-                except OSError:
-                    pass
-                next_send = now + rto
-                rto = min(rto * 2, 4.0)
-            s.settimeout(max(0.01, min(next_send, start + wait) - now))
-            try:
-                data = s.recv(65536).decode(errors="replace")
-            except socket.timeout:
-                continue
-            except OSError:
-                continue  # ICMP port unreachable: keep waiting for the timer
-            if branch in data and data.startswith("SIP/2.0 "):
-                code = int(data[8:11])
-                if code >= 200:
-                    return code, int((time.monotonic() - start) * 1000)
-    finally:
-        s.close()
+# The text call-back without blocking: the INVITE transaction is suspended while the uac
+# module sends the MESSAGE; the uac module's reply callback (ksr_uac_reply in each KEMI script)
+# hands the result to text_result() and resumes the transaction (t_continue) in the same
+# process, where the script reads it with take_text_result().
+_TEXT_RESULT = {}
+
+
+def start_text(cid, number, route, timeout_ms):
+    """Suspends the INVITE transaction and sends the text call-back. False if either failed.
+    The MESSAGE waits out tm's fr_timer (3 s) at most; the suspended INVITE waits longer, so
+    the MESSAGE's result always resumes it."""
+    tindex, tlabel = KSR.pv.get("$T(id_index)"), KSR.pv.get("$T(id_label)")
+    body = ("PSAP 42 call-back: we lost your 911 call. Reply to this text, or call 911. "
+            "[%s]" % cid)
+    KSR.pv.sets("$uac_req(method)", "MESSAGE")
+    KSR.pv.sets("$uac_req(ruri)", "sip:%s@%s:%d" % (number, TCC[0], TCC[1]))
+    KSR.pv.sets("$uac_req(furi)", "sip:psap42@%s" % HOST)
+    KSR.pv.sets("$uac_req(turi)", "sip:%s@%s" % (number, TCC[0]))
+    KSR.pv.sets("$uac_req(callid)", "text-%s" % cid)
+    KSR.pv.sets("$uac_req(hdrs)", "Content-Type: text/plain\r\n")
+    KSR.pv.sets("$uac_req(body)", body)
+    KSR.pv.seti("$uac_req(evroute)", 1)
+    KSR.pv.sets("$uac_req(evparam)", "%s:%s:%d:%s" % (tindex, tlabel, time.monotonic_ns()
+                                                       // 1_000_000, route))
+    KSR.tm.t_set_fr(timeout_ms + 2000, timeout_ms + 2000)
+    if KSR.tmx.t_suspend() < 0:
+        return False
+    if KSR.uac.uac_req_send() < 0:
+        KSR.tmx.t_continue(tindex, tlabel, "ksr_text_resume")  # resumes with no result: failed
+        return True
+    return True
+
+
+def text_result():
+    """In the uac reply callback: records the MESSAGE's result and resumes the INVITE."""
+    tindex, tlabel, sent_ms, route = KSR.pv.get("$uac_req(evparam)").split(":", 3)
+    code = int(KSR.pv.get("$uac_req(evcode)") or 0)
+    timed_out = code in (0, 408)  # tm's own 408 when the text control centre is silent
+    _TEXT_RESULT.clear()
+    _TEXT_RESULT.update(code=0 if timed_out else code, route=route,
+                        ms=time.monotonic_ns() // 1_000_000 - int(sent_ms))
+    if KSR.tmx.t_continue(int(tindex), int(tlabel), "ksr_text_resume") < 0:
+        KSR.err("text call-back %s: the INVITE transaction could not be resumed\n" % route)
+    _TEXT_RESULT.clear()
+
+
+def take_text_result():
+    """In ksr_text_resume: (status code or 0 for no answer, route, ms)."""
+    r = dict(_TEXT_RESULT)
+    _TEXT_RESULT.clear()
+    return r.get("code", 0), r.get("route", "text_back"), r.get("ms", 0)

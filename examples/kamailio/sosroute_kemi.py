@@ -136,17 +136,11 @@ class kamailio:
             edge.log("ATTEMPT", cid, n=reply["n"], route=a["route"], media=a["media"],
                      timeout_ms=a["timeout_ms"], reason=a["reason"], evidence=a["evidence"])
             if a["media"] == "text":
-                code, ms = edge.send_text(cid, number, a["timeout_ms"])
-                if 200 <= code < 300:
-                    done = ROUTER.ask(op="report", cid=cid, outcome="connected")
-                    edge.log("RESULT", cid, status="answered", route=a["route"],
-                             attempts=done.get("n") or reply["n"], ms=done.get("ms"))
-                    KSR.hdr.append_to_reply("X-Callback-Route: %s\r\n" % a["route"])
-                    KSR.tm.t_reply(380, "Alternative Service")
+                # Sent without blocking this process; resumes in ksr_text_resume.
+                if edge.start_text(cid, number, a["route"], a["timeout_ms"]):
                     return
-                edge.log("OUTCOME", cid, route=a["route"], code=code, ms=ms)
-                reply = ROUTER.ask(op="report", cid=cid,
-                                   outcome="rejected" if code else "timed_out", code=code)
+                edge.log("OUTCOME", cid, route=a["route"], code=500, why="text_send_failed")
+                reply = ROUTER.ask(op="report", cid=cid, outcome="rejected", code=500)
                 continue
             edge.set_target(a["route"], number, alt)
             # The router's setup timer: no 1xx, or no 180/183 after a 100, within it -> next
@@ -173,6 +167,27 @@ class kamailio:
         route, media, timeout_ms = FALLBACK[i]
         return {"attempt": {"route": route, "media": media, "timeout_ms": timeout_ms,
                             "reason": "router_unavailable", "evidence": "unknown"}, "n": i + 1}
+
+    def ksr_uac_reply(self, msg, evname=None):
+        edge.text_result()
+        return 1
+
+    def ksr_text_resume(self, msg):
+        """The INVITE transaction resumed after the text call-back's MESSAGE got its answer."""
+        cid = KSR.pv.get("$ci")
+        code, route, ms = edge.take_text_result()
+        if 200 <= code < 300:
+            done = ROUTER.ask(op="report", cid=cid, outcome="connected")
+            edge.log("RESULT", cid, status="answered", route=route,
+                     attempts=done.get("n") or KSR.pv.get("$avp(sos_fb)"), ms=done.get("ms"))
+            KSR.hdr.append_to_reply("X-Callback-Route: %s\r\n" % route)
+            KSR.tm.t_reply(380, "Alternative Service")
+            return 1
+        edge.log("OUTCOME", cid, route=route, code=code, ms=ms)
+        reply = ROUTER.ask(op="report", cid=cid, outcome="rejected" if code else "timed_out",
+                           code=code)
+        self.dispatch(cid, reply)
+        return 1
 
     def ksr_onreply_sos(self, msg):
         code = KSR.pv.get("$rs")
