@@ -97,6 +97,8 @@ trap 'exit 130' INT TERM
 export SOS_PORT_CARRIER=$PORT_CARRIER SOS_PORT_INTERCONNECT=$PORT_INTERCONNECT
 export SOS_PORT_LEC=$PORT_LEC SOS_PORT_TCC=$PORT_TCC SOS_PORT_EDGE=$PORT_EDGE
 export SOSROUTED_SOCKET=$SOCK SOS_RING_MS=10000
+# Kamailio's Python imports edge.py from this folder: leave no __pycache__ in the tree.
+export PYTHONDONTWRITEBYTECODE=1
 
 # stop PID: SIGTERM, up to 2 s, then SIGKILL; forgets it.
 stop() {
