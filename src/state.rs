@@ -423,9 +423,9 @@ impl ComponentState {
 /// own breaker, which component sets each instant of that view, for the blame, and what its
 /// successes taught.
 ///
-/// The policy's component graph is a prior, not a verdict: a component's breaker does not count
-/// against a route that has connected since that breaker opened (the route was seen to work
-/// while another route's failures blamed the component).
+/// The policy's component graph is a prior, not a verdict: a success on a route closes the
+/// breakers of all its components (see [`Snapshot::record_outcome`]), so a component blamed by
+/// another route's failures does not hold back a route that has connected since.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct RouteView {
     view: View,
@@ -473,11 +473,7 @@ impl RouteView {
         }
         let (mut negative_until, mut positive_until, mut open_until) = (0, u64::MAX, 0);
         for c in needs.iter() {
-            let mut v = components[c.0 as usize % MAX_COMPONENTS];
-            if v.tripped && health.last_success_ms.is_some_and(|t| t >= v.opened_at_ms) {
-                // Evidence over assumptions: the route connected after this breaker opened.
-                v.tripped = false;
-            }
+            let v = components[c.0 as usize % MAX_COMPONENTS];
             if route.negative_by.is_none() || v.negative_until_ms > negative_until {
                 (route.negative_by, negative_until) = (Some(c), v.negative_until_ms);
             }

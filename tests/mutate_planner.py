@@ -48,7 +48,7 @@ def mutate(rule):
     elif rule=='10':
         sub(R,"            if self.failed.is_empty() {","            if true {")
     elif rule=='11':
-        sub(S,"                v.tripped = false;","")
+        sub(S,"        let touched = if connected {\n            policy.routes()[route].needs","        let touched = if connected {\n            ComponentSet::default()")
     elif rule=='blame':
         sub(P,"None => view.blamed(","None => views.route((index + 1) % policy.routes().len()).blamed(")
 
