@@ -136,8 +136,12 @@ pub struct Health {
     pub opened_at_ms: u64,
     /// When the last failure was reported.
     pub last_failure_ms: u64,
-    /// When the last success was reported, if ever.
-    pub last_success_ms: Option<u64>,
+    /// Whether a success was ever reported.
+    pub succeeded: bool,
+    /// When the last success was reported (with `succeeded`). Not an `Option`: the tables are
+    /// copied whole, and the payload of a `None` would be uninitialised memory to a C host's
+    /// valgrind.
+    pub last_success_ms: u64,
     /// Routes only: the setup time of the slowest success in the learning window (0: none).
     pub setup_need_ms: u64,
     /// When the success that set `setup_need_ms` was reported.
@@ -158,18 +162,28 @@ impl Health {
         if connected {
             self.consecutive_failures = 0;
             self.tripped = false;
-            self.last_success_ms = Some(self.last_success_ms.map_or(at_ms, |t| t.max(at_ms)));
+            self.last_success_ms = if self.succeeded {
+                self.last_success_ms.max(at_ms)
+            } else {
+                at_ms
+            };
+            self.succeeded = true;
         } else {
             self.consecutive_failures = self.consecutive_failures.saturating_add(1);
             self.last_failure_ms = self.last_failure_ms.max(at_ms);
             let succeeded_lately = self
-                .last_success_ms
+                .last_success()
                 .is_some_and(|t| at_ms < t.saturating_add(policy.cool_down_ms));
             if self.consecutive_failures >= policy.failure_threshold && !succeeded_lately {
                 self.tripped = true;
                 self.opened_at_ms = self.opened_at_ms.max(at_ms);
             }
         }
+    }
+
+    /// When the last success was reported, if ever.
+    pub fn last_success(&self) -> Option<u64> {
+        self.succeeded.then_some(self.last_success_ms)
     }
 
     /// Learns from a success that took `took_ms` to set up at `at_ms`: the slowest success of
@@ -430,8 +444,9 @@ impl ComponentState {
 pub(crate) struct RouteView {
     view: View,
     own: View,
-    /// The route's own last success.
-    succeeded_at_ms: Option<u64>,
+    /// Whether, and when, the route itself last connected.
+    succeeded: bool,
+    succeeded_at_ms: u64,
     /// The setup time of its slowest recent success, until `need_until_ms`.
     need_ms: u64,
     need_until_ms: u64,
@@ -459,6 +474,7 @@ impl RouteView {
         let mut route = RouteView {
             view: own,
             own,
+            succeeded: health.succeeded,
             succeeded_at_ms: health.last_success_ms,
             need_ms: health.setup_need_ms,
             need_until_ms,
@@ -535,7 +551,7 @@ impl RouteView {
 
     /// Whether the route itself connected at or after `since_ms`.
     pub(crate) fn succeeded_since(&self, since_ms: u64) -> bool {
-        self.succeeded_at_ms.is_some_and(|t| t >= since_ms)
+        self.succeeded && self.succeeded_at_ms >= since_ms
     }
 
     /// The component that holds the route back at `now_ms`, given its `observed` evidence and

@@ -201,7 +201,7 @@ fn expected_class(policy: &Policy, snapshot: &Snapshot, index: usize, now: u64) 
         // it opened.
         let trusted = state.health.tripped
             && own
-                .last_success_ms
+                .last_success()
                 .is_some_and(|t| t >= state.health.opened_at_ms);
         if !trusted {
             breaker = breaker.max(state.health.breaker(policy, now));
@@ -226,7 +226,7 @@ fn suspicion(
 ) -> u8 {
     let trusted = snapshot
         .route_health(index)
-        .last_success_ms
+        .last_success()
         .is_some_and(|t| t >= now.saturating_sub(policy.cool_down_ms));
     if trusted {
         return 0;
