@@ -572,12 +572,17 @@ fn cli_generates_worlds_and_names_bad_arguments() {
         .expect("runs");
     assert_eq!(String::from_utf8_lossy(&again.stdout), text);
 
+    let chart = dir.join("worlds.svg");
     let out = Command::new(exe)
         .args([
-            "worlds", "--count", "3", "--from", "5", "--calls", "30", "--worst", "2",
+            "worlds", "--count", "3", "--from", "5", "--calls", "30", "--worst", "2", "--svg",
         ])
+        .arg(&chart)
         .output()
         .expect("runs");
+    let svg = std::fs::read_to_string(&chart).expect("the chart is written");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches("<circle").count(), 3, "one dot per world");
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         table.contains("seeds 5..7") && table.contains("distribution"),
@@ -598,6 +603,7 @@ fn cli_generates_worlds_and_names_bad_arguments() {
         (&["worlds", "--from", "-1"][..], "--from"),
         (&["worlds", "--worst"][..], "--worst"),
         (&["worlds", "--policy"][..], "--policy"),
+        (&["worlds", "--svg"][..], "--svg"),
     ] {
         let out = Command::new(exe).args(args).output().expect("runs");
         assert_eq!(out.status.code(), Some(2), "{args:?}");

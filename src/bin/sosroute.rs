@@ -17,7 +17,7 @@ USAGE:
     sosroute replay SCENARIO... [--policy FILE] [--json OUT] [--svg OUT]
     sosroute check-policy FILE
     sosroute generate --seed N [--calls K]
-    sosroute worlds [--count N] [--from SEED] [--calls K] [--worst M] [--policy FILE]
+    sosroute worlds [--count N] [--from SEED] [--calls K] [--worst M] [--policy FILE] [--svg OUT]
     sosroute --help
 
 COMMANDS:
@@ -47,6 +47,8 @@ OPTIONS (generate, worlds):
     --count N      Worlds to replay (worlds; default 200).
     --from SEED    First seed (worlds; default 0).
     --worst M      Worst worlds to list (worlds; default 10).
+    --svg OUT      Also write a chart of the worlds: android_like's connected % against
+                   sosroute's, one dot per world (worlds).
     --policy FILE  Policy for the sosroute strategy (worlds).
 ";
 
@@ -382,9 +384,17 @@ const WORLD_HEADER: &str =
 fn worlds(args: &[String]) -> Result<(), Failure> {
     let mut numeric = Vec::new();
     let mut policy_file = None;
+    let mut svg_file = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        if a == "--policy" {
+        if a == "--svg" {
+            let file = it
+                .next()
+                .ok_or_else(|| usage("worlds: --svg needs a file name"))?;
+            if svg_file.replace(PathBuf::from(file)).is_some() {
+                return Err(usage("worlds: --svg given twice"));
+            }
+        } else if a == "--policy" {
             let file = it
                 .next()
                 .ok_or_else(|| usage("worlds: --policy needs a file name"))?;
@@ -463,6 +473,23 @@ fn worlds(args: &[String]) -> Result<(), Failure> {
         spread(p95_diffs.clone()),
         p95_diffs.len()
     );
+
+    if let Some(path) = &svg_file {
+        let points: Vec<sim::svg::WorldPoint> = all
+            .iter()
+            .map(|w| sim::svg::WorldPoint {
+                android_pct: w.android_pct,
+                sos_pct: w.sos_pct,
+                breaks: !w.violations.is_empty(),
+            })
+            .collect();
+        let title = format!(
+            "Generated worlds {from}-{}: sosroute against android_like",
+            from + count - 1
+        );
+        std::fs::write(path, sim::svg::worlds_chart(&title, &points))
+            .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    }
 
     let failing: Vec<&World> = all.iter().filter(|w| !w.violations.is_empty()).collect();
     let broken: usize = failing.iter().map(|w| w.violations.len()).sum();

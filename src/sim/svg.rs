@@ -217,3 +217,90 @@ pub fn chart(report: &Report) -> String {
     let _ = writeln!(s, "</svg>");
     s
 }
+
+/// One generated world in [`worlds_chart`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WorldPoint {
+    /// `android_like`'s connected percentage.
+    pub android_pct: f64,
+    /// `sosroute`'s connected percentage.
+    pub sos_pct: f64,
+    /// Whether the world breaks a dominance bound.
+    pub breaks: bool,
+}
+
+/// A scatter chart of generated worlds: `android_like`'s connected percentage across, and
+/// `sosroute`'s up, one dot per world (red where the world breaks a dominance bound), with the
+/// diagonal where the two are equal: dots above it are worlds where sosroute connects more.
+pub fn worlds_chart(title: &str, points: &[WorldPoint]) -> String {
+    const SIZE: f64 = 480.0;
+    const MARGIN: f64 = 70.0;
+    let (w, h) = (SIZE + 2.0 * MARGIN, SIZE + 2.0 * MARGIN + 20.0);
+    let x_of = |pct: f64| MARGIN + SIZE * pct.clamp(0.0, 100.0) / 100.0;
+    let y_of = |pct: f64| MARGIN + 20.0 + SIZE * (1.0 - pct.clamp(0.0, 100.0) / 100.0);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{MARGIN}" y="28" font-size="16" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
+    let breaking = points.iter().filter(|p| p.breaks).count();
+    let _ = writeln!(
+        s,
+        r##"<text x="{MARGIN}" y="50" fill="#444">{} worlds; red: {breaking} breaking a dominance bound; above the diagonal: sosroute connects more</text>"##,
+        points.len()
+    );
+    for pct in (0..=100).step_by(20).map(f64::from) {
+        let (x, y) = (x_of(pct), y_of(pct));
+        let _ = writeln!(
+            s,
+            r##"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{pct:.0} %</text>"##,
+            x_of(0.0),
+            x_of(100.0),
+            x_of(0.0) - 6.0,
+            y + 4.0
+        );
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#ddd"/><text x="{x}" y="{}" text-anchor="middle">{pct:.0} %</text>"##,
+            y_of(0.0),
+            y_of(100.0),
+            y_of(0.0) + 18.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#000" stroke-dasharray="6 4"/>"##,
+        x_of(0.0),
+        y_of(0.0),
+        x_of(100.0),
+        y_of(100.0)
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">android_like: calls connected</text>"#,
+        MARGIN + SIZE / 2.0,
+        y_of(0.0) + 40.0
+    );
+    let _ = writeln!(
+        s,
+        r#"<text transform="translate(20 {}) rotate(-90)" text-anchor="middle">sosroute: calls connected</text>"#,
+        y_of(50.0)
+    );
+    for p in points {
+        let colour = if p.breaks { "#D55E00" } else { "#0072B2" };
+        let _ = writeln!(
+            s,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{colour}" fill-opacity="0.6"/>"#,
+            x_of(p.android_pct),
+            y_of(p.sos_pct)
+        );
+    }
+    let _ = writeln!(s, "</svg>");
+    s
+}
