@@ -891,6 +891,17 @@ sos_status sos_call_next_attempt(struct sos_call *call,
                                  uint32_t *done_out);
 
 /**
+ * How long after `sos_call_next_attempt` returned it the attempt in flight is to be dialled, in
+ * milliseconds: a redial's backoff when a whole walk of the route list failed faster than the
+ * policy's `redial_backoff_s`, 0 otherwise. Dial when that time has passed, and report the
+ * outcome with the `now_ms` it ended at. `SOS_ERR_SESSION` if no attempt is in flight.
+ *
+ * # Safety
+ * `call` is NULL or live and used by no other thread; `delay_ms_out` is NULL or writable.
+ */
+sos_status sos_call_delay_ms(const struct sos_call *call, uint64_t *delay_ms_out);
+
+/**
  * Reports how the attempt in flight ended, at `now_ms`. `outcome` is a `sos_outcome`; `cause`
  * (a `sos_reject_cause`) and `code` (SIP status or 3GPP cause, 0..=65535) count only for
  * `SOS_OUTCOME_REJECTED`. The outcome also feeds the router's breakers, so other calls learn from

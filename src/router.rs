@@ -458,6 +458,11 @@ impl CallSession {
         self.attempts
     }
 
+    /// The attempt in flight (handed out by `next_attempt`, not yet reported), if any.
+    pub fn in_flight(&self) -> Option<&Attempt> {
+        self.in_flight.as_ref().map(|(a, _)| a)
+    }
+
     /// The next attempt, or why there is none. An attempt with a `delay_ms` is to be dialled
     /// that long after `now_ms` (a redial's backoff).
     pub fn next_attempt(&mut self, now_ms: u64) -> Result<Next, SessionError> {

@@ -151,6 +151,10 @@ int main(void)
         if (status != SOS_OK) {
             die("sos_call_next_attempt", status);
         }
+        /* A redial of the whole list that failed fast waits out the policy's backoff first. */
+        uint64_t delay_ms = 0;
+        TRY(sos_call_delay_ms(call, &delay_ms));
+        now += delay_ms;
         char name[128];
         route_name(router, attempt.route, name, sizeof name);
         printf("attempt %d at %6llu ms: %-14s timer %5.1f s, %s%s\n", n,

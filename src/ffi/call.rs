@@ -67,6 +67,28 @@ pub unsafe extern "C" fn sos_call_next_attempt(
     })
 }
 
+/// How long after `sos_call_next_attempt` returned it the attempt in flight is to be dialled, in
+/// milliseconds: a redial's backoff when a whole walk of the route list failed faster than the
+/// policy's `redial_backoff_s`, 0 otherwise. Dial when that time has passed, and report the
+/// outcome with the `now_ms` it ended at. `SOS_ERR_SESSION` if no attempt is in flight.
+///
+/// # Safety
+/// `call` is NULL or live and used by no other thread; `delay_ms_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_call_delay_ms(
+    call: *const sos_call,
+    delay_ms_out: *mut u64,
+) -> sos_status {
+    ffi_boundary!(nonnull(call, delay_ms_out) {
+        let call = &*call.cast::<CallSession>();
+        let attempt = call
+            .in_flight()
+            .ok_or_else(|| Failure::new(sos_status::SOS_ERR_SESSION, "no attempt is in flight"))?;
+        *delay_ms_out = attempt.delay_ms;
+        Ok(sos_status::SOS_OK)
+    })
+}
+
 /// Reports how the attempt in flight ended, at `now_ms`. `outcome` is a `sos_outcome`; `cause`
 /// (a `sos_reject_cause`) and `code` (SIP status or 3GPP cause, 0..=65535) count only for
 /// `SOS_OUTCOME_REJECTED`. The outcome also feeds the router's breakers, so other calls learn from

@@ -711,6 +711,31 @@ static void test_session_order(sos_router *router)
     EXPECT(sos_call_next_attempt(c, now, &a, &done), SOS_DONE);
     sos_call_free(c);
 
+    /* Rule 10: a walk whose attempts all fail at once is redialled after the backoff, which
+     * sos_call_delay_ms gives for the attempt in flight; until the budget is spent. */
+    uint64_t delay = 77;
+    EXPECT(sos_router_begin(router, &req, &c), SOS_OK);
+    EXPECT(sos_call_delay_ms(c, &delay), SOS_ERR_SESSION);
+    CHECK(delay == 77);
+    now = 20000;
+    int redials = 0;
+    for (int k = 0; k < 5000; k++) {
+        status = sos_call_next_attempt(c, now, &a, &done);
+        if (status != SOS_OK) {
+            break;
+        }
+        EXPECT(sos_call_delay_ms(c, NULL), SOS_ERR_NULL);
+        EXPECT(sos_call_delay_ms(c, &delay), SOS_OK);
+        CHECK(delay <= 60000);
+        redials += delay > 0;
+        now += delay;
+        EXPECT(sos_call_report(c, SOS_OUTCOME_REJECTED, SOS_REJECT_CAUSE_NO_SIGNAL, 0, now), SOS_OK);
+    }
+    EXPECT(status, SOS_DONE);
+    CHECK(done == SOS_DONE_BUDGET_SPENT);
+    CHECK(redials >= 2);
+    sos_call_free(c);
+
     /* A connected call is done with SOS_DONE_CONNECTED. */
     EXPECT(sos_router_begin(router, &req, &c), SOS_OK);
     EXPECT(sos_call_next_attempt(c, 10000, &a, &done), SOS_OK);
