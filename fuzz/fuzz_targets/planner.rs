@@ -347,14 +347,19 @@ fn check(
         previous = Some(key);
 
         // Rule 6: positive timers that fit what remains. Rule 9: none above the route's full
-        // timer (the policy's, or what its recent successes needed and a quarter), unless it
-        // doubles the timer this call gave the route before.
+        // timer (the policy's, or what its recent successes needed and a quarter), unless it is
+        // a redial in this call: then the network's give-up, or the earlier timer if longer.
         assert!(a.timeout_ms > 0, "zero timeout\n{}", plan.explain());
         let need = snapshot.route_health(index).setup_need_ms(policy, now);
         let full = route.setup_timeout_ms.max(need + need / 4);
         let before = u64::from(constraints.tried_ms[index]);
+        let redial = if before > 0 {
+            before.max(planner::NETWORK_GIVE_UP_MS)
+        } else {
+            0
+        };
         assert!(
-            a.timeout_ms <= full.max(before * 2),
+            a.timeout_ms <= full.max(redial),
             "rule 9: a {} ms timer on {}\n{}",
             a.timeout_ms,
             route.name,
@@ -362,7 +367,7 @@ fn check(
         );
         if before > 0 && a.timeout_ms < budget {
             assert!(
-                a.timeout_ms >= (before * 2).min(planner::NETWORK_GIVE_UP_MS).max(before),
+                a.timeout_ms >= redial,
                 "rule 9: a redial of {} not escalated from {before} ms\n{}",
                 route.name,
                 plan.explain()
