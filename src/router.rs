@@ -20,7 +20,7 @@ use crate::planner::{self, Constraints, Rankings};
 use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat, MAX_COMPONENTS};
 use crate::request::CallRequest;
 use crate::route::{RouteId, RouteSet, MAX_ROUTES};
-use crate::state::{blamed_components, Snapshot, Timing, Update, UpdateError, Views};
+use crate::state::{Snapshot, Timing, Update, UpdateError, Views};
 
 /// The state and the policy it is read with, published together so they always agree.
 #[derive(Debug, Clone)]
@@ -307,15 +307,17 @@ impl Router {
     }
 
     /// Records how an attempt of a call session ended, with its timing, so that other calls
-    /// learn from it.
+    /// learn from it. Returns the components the outcome blames and the version of the policy
+    /// whose ids those are; `None` if the policy in force does not declare the route.
     fn record_attempt(
         &self,
         route: RouteId,
         outcome: Outcome,
         at_ms: u64,
         timing: Timing,
-    ) -> Result<u64, UpdateError> {
-        self.publish(|next| {
+    ) -> Option<(ComponentSet, u64)> {
+        let mut blamed = None;
+        let _ = self.publish(|next| {
             let index = next
                 .policy
                 .route_index(route)
@@ -323,13 +325,16 @@ impl Router {
                     index: 0,
                     route: route.0,
                 })?;
-            next.snapshot
-                .record_attempt(index, outcome, at_ms, Some(timing), &next.policy);
+            let set =
+                next.snapshot
+                    .record_attempt(index, outcome, at_ms, Some(timing), &next.policy);
+            blamed = Some((set, next.policy.version()));
             next.clock_ms = next.clock_ms.max(at_ms);
             let mut routes = RouteSet::default();
             routes.insert(index);
             Ok((next.policy.routes()[index].needs, routes))
-        })
+        });
+        blamed
     }
 
     /// Starts a call session: the caller then asks for attempts one at a time and reports how
@@ -561,9 +566,9 @@ impl CallSession {
             took_ms: now_ms.saturating_sub(started_ms),
             timer_ms: attempt.timeout_ms,
         };
-        // A route the policy in force no longer declares has no breaker to feed; the call still
-        // goes on, so that error is not the caller's concern.
-        let _ = self
+        // A route the policy in force no longer declares has no breaker to feed and blames
+        // nothing; the call still goes on, so that is not the caller's concern.
+        let blamed = self
             .router
             .record_attempt(attempt.route, outcome, now_ms, timing);
         if outcome.is_connected() {
@@ -571,10 +576,9 @@ impl CallSession {
             return Ok(());
         }
         self.failed.push(attempt.route);
-        let policy = self.router.policy();
-        if let Some(index) = policy.route_index(attempt.route) {
-            if self.policy_version == policy.version() {
-                for c in blamed_components(&policy, index, outcome).iter() {
+        if let Some((blamed, version)) = blamed {
+            if version == self.policy_version {
+                for c in blamed.iter() {
                     let b = &mut self.blame[c.0 as usize % MAX_COMPONENTS];
                     *b = b.saturating_add(1);
                 }

@@ -208,13 +208,7 @@ impl Health {
 
     /// The breaker state at `now_ms` under `policy`.
     pub fn breaker(&self, policy: &Policy, now_ms: u64) -> Breaker {
-        if !self.tripped {
-            Breaker::Closed
-        } else if now_ms < self.opened_at_ms.saturating_add(policy.cool_down_ms) {
-            Breaker::Open
-        } else {
-            Breaker::HalfOpen
-        }
+        self.view(policy).breaker(now_ms)
     }
 }
 
@@ -287,26 +281,7 @@ impl ComponentState {
     /// negative fact ended less than the hold-down ago; else positive if any fresh fact is
     /// positive; else unknown.
     pub fn observed(&self, policy: &Policy, now_ms: u64) -> Evidence {
-        let mut positive = false;
-        for s in self.slots.iter().flatten() {
-            let ttl = policy.ttl_ms(s.fact.class());
-            let fresh = now_ms < s.at_ms.saturating_add(ttl);
-            let v = verdict(&s.fact);
-            let negative_until = match v {
-                Some(Evidence::Negative) if fresh => return Evidence::Negative,
-                Some(Evidence::Negative) => s.at_ms.saturating_add(ttl),
-                _ => s.negative_until_ms,
-            };
-            if negative_until != 0 && now_ms < negative_until.saturating_add(policy.hold_down_ms) {
-                return Evidence::Negative;
-            }
-            positive |= fresh && v == Some(Evidence::Positive);
-        }
-        if positive {
-            Evidence::Positive
-        } else {
-            Evidence::Unknown
-        }
+        self.view(policy).observed(now_ms)
     }
 
     fn observe(&mut self, fact: Fact, at_ms: u64, ttl_ms: u64) {
@@ -334,9 +309,9 @@ impl ComponentState {
 /// `negative_until_ms`, else positive before `positive_until_ms`, else unknown; the breaker, if
 /// tripped, is open before `open_until_ms`.
 ///
-/// [`ComponentState::observed`] and [`Health::breaker`] give the same answers but walk the fact
-/// slots on every call. The router computes views when the state changes (see [`Views`]), so a
-/// decision reads a few words per route instead.
+/// The one definition of evidence and breakers: [`ComponentState::observed`] and
+/// [`Health::breaker`] read a view made on the spot; the router computes views when the state
+/// changes (see [`Views`]), so a decision reads a few words per route instead.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct View {
     negative_until_ms: u64,
@@ -815,7 +790,9 @@ impl Snapshot {
 
     /// [`Snapshot::record_outcome`], knowing how long the attempt took and its timer: a success
     /// teaches the route's setup need, and a timeout under a timer shorter than the route's full
-    /// one (demoted, or cut by the budget) is weak evidence, which feeds no breaker.
+    /// one (demoted, or cut by the budget) is weak evidence, which feeds no breaker. Returns the
+    /// components the outcome blames ([`blamed_components`]), which a call session suspects
+    /// whether or not a shared breaker heard it.
     pub(crate) fn record_attempt(
         &mut self,
         route: usize,
@@ -823,7 +800,8 @@ impl Snapshot {
         at_ms: u64,
         timing: Option<Timing>,
         policy: &Policy,
-    ) {
+    ) -> ComponentSet {
+        let blamed = blamed_components(policy, route, outcome);
         let connected = outcome.is_connected();
         if let Outcome::Rejected {
             cause: RejectCause::NotAllowed,
@@ -831,7 +809,7 @@ impl Snapshot {
         } = outcome
         {
             // Refused for this caller, not failing for everyone: no shared breaker hears it.
-            return;
+            return blamed;
         }
         if let Some(t) = timing {
             if connected {
@@ -839,20 +817,22 @@ impl Snapshot {
             } else if outcome == Outcome::TimedOut
                 && t.timer_ms < full_timeout_ms(policy, route, &self.routes[route], at_ms)
             {
-                return;
+                return blamed;
             }
         }
         self.routes[route].record(connected, at_ms, policy);
+        // A success closes the breakers of everything the route needs.
         let touched = if connected {
             policy.routes()[route].needs
         } else {
-            blamed_components(policy, route, outcome)
+            blamed
         };
         for c in touched.iter() {
             self.components[c.0 as usize]
                 .health
                 .record(connected, at_ms, policy);
         }
+        blamed
     }
 
     /// Makes this snapshot equal to `source`, copying only the table entries that can differ:
