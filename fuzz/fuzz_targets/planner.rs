@@ -331,12 +331,14 @@ fn check(
             "reason {:?} in class {:?}",
             a.reason, a.evidence
         );
-        let key = (
-            a.evidence,
-            route.setup_timeout_ms > policy.slow_route_ms,
-            suspicion,
-            rank,
-        );
+        // A slow route with positive evidence ranks with the unknown ones.
+        let slow = route.setup_timeout_ms > policy.slow_route_ms;
+        let ranked = if slow && a.evidence == Evidence::Positive {
+            Evidence::Unknown
+        } else {
+            a.evidence
+        };
+        let key = (ranked, slow, suspicion, rank);
         if let Some(p) = previous {
             assert!(
                 p < key,
@@ -365,7 +367,8 @@ fn check(
             route.name,
             plan.explain()
         );
-        if before > 0 && a.timeout_ms < budget {
+        // (Unless the budget left after the attempts before it cut it.)
+        if before > 0 && a.timeout_ms < budget - total {
             assert!(
                 a.timeout_ms >= redial,
                 "rule 9: a redial of {} not escalated from {before} ms\n{}",
