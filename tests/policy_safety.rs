@@ -304,3 +304,55 @@ fn with_trusted_keys_only_a_valid_signature_by_one_of_them_loads() {
     router.set_trusted_keys(&[]);
     assert_eq!(router.load_policy(SHIPPED, PolicyFormat::Toml), Ok(3));
 }
+
+#[cfg(feature = "sim")]
+fn scenario(name: &str) -> sosroute::sim::Scenario {
+    let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    sosroute::sim::Scenario::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[cfg(feature = "sim")]
+#[test]
+fn a_preview_refuses_a_candidate_that_worsens_a_shipped_scenario() {
+    use sosroute::sim::preview::{preview, DEFAULT_TOLERANCE_POINTS};
+    // Every cellular timer cut to one second: the AT&T replay connects fewer calls.
+    let tiny = SHIPPED
+        .replace("setup_timeout_s = 10.0", "setup_timeout_s = 1.0")
+        .replace("setup_timeout_s = 30.0", "setup_timeout_s = 1.0");
+    let candidate = Policy::from_toml(&tiny).unwrap();
+    let shipped = Policy::us_default();
+    let p = preview(
+        &shipped,
+        &candidate,
+        vec![scenario("att-2024-02-22")],
+        DEFAULT_TOLERANCE_POINTS,
+    )
+    .unwrap();
+    assert!(!p.accepted(), "{}", p.table());
+    assert!(p.refusals[0].contains("att-2024-02-22"), "{:?}", p.refusals);
+    assert!(p.scenarios[0].points() < -DEFAULT_TOLERANCE_POINTS);
+    assert!(p.decisions.timers > 0 && !p.decisions.examples.is_empty());
+    assert!(p.table().contains("REFUSED"));
+}
+
+#[cfg(feature = "sim")]
+#[test]
+fn a_preview_accepts_an_identical_candidate_with_no_changed_decision() {
+    use sosroute::sim::preview::{preview, DEFAULT_TOLERANCE_POINTS};
+    let shipped = Policy::us_default();
+    let same = Policy::from_json(&serde_json::to_string(shipped.spec()).unwrap()).unwrap();
+    let p = preview(
+        &shipped,
+        &same,
+        vec![scenario("calm-day"), scenario("tmobile-2020-06-15")],
+        DEFAULT_TOLERANCE_POINTS,
+    )
+    .unwrap();
+    assert!(p.accepted(), "{}", p.table());
+    assert_eq!(p.decisions.changed, 0);
+    assert!(p.decisions.plans > 1000);
+    assert_eq!(p.current_hash, p.candidate_hash);
+    for s in &p.scenarios {
+        assert_eq!(s.current, s.candidate);
+    }
+}

@@ -1,5 +1,5 @@
 //! `sosroute`: replay outage scenarios through the router and its baselines, and check policy
-//! files. Hand-written argument parsing: the library's dependency set stays as it is.
+//! files, sign and preview policies. Hand-written argument parsing: no parser dependency.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ USAGE:
     sosroute check-policy FILE
     sosroute generate --seed N [--calls K]
     sosroute worlds [--count N] [--from SEED] [--calls K] [--worst M] [--policy FILE] [--svg OUT]
+    sosroute preview-policy CANDIDATE [--policy CURRENT] [--tolerance POINTS] --against SCENARIO...
     sosroute keygen OUT_SECRET OUT_PUBLIC
     sosroute sign-policy POLICY --key SECRET > POLICY.sig
     sosroute verify-policy POLICY --sig POLICY.sig --pub PUBLIC
@@ -29,6 +30,12 @@ COMMANDS:
                   the comparison table.
     check-policy  Validate a policy file (TOML, or JSON by .json extension); print \"ok\", its
                   SHA-256 identity and a summary, or the field that is wrong.
+    preview-policy  Replay each SCENARIO through sosroute under CURRENT (default: the shipped
+                  policy) and CANDIDATE, side by side (connected %, p50/p95), and plan a fixed
+                  corpus of requests (every media x capability combination, a few states) under
+                  both, counting changed decisions with examples. Exit status 1, with the
+                  reason, if under CANDIDATE a voice request gets no attempt or a scenario
+                  connects more than POINTS (default 0.5) percentage points fewer calls.
     keygen        Make an Ed25519 key pair for signing policies: the secret key to OUT_SECRET
                   (mode 0600; keep it offline), the public key to OUT_PUBLIC (give it to the
                   routers). Refuses to overwrite a file.
@@ -108,6 +115,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
         Some("check-policy") => check_policy(&args[1..]),
         Some("generate") => generate(&args[1..]),
         Some("worlds") => worlds(&args[1..]),
+        Some("preview-policy") => preview_policy(&args[1..]),
         Some("keygen") => keygen(&args[1..]),
         Some("sign-policy") => sign_policy(&args[1..]),
         Some("verify-policy") => verify_policy(&args[1..]),
@@ -197,6 +205,79 @@ fn create(path: &Path, text: &str, secret: bool) -> Result<(), Failure> {
         .map_err(|e| fail(format!("{}: {e}", path.display())))?;
     file.write_all(text.as_bytes())
         .map_err(|e| fail(format!("{}: {e}", path.display())))
+}
+
+fn preview_policy(args: &[String]) -> Result<(), Failure> {
+    let mut candidate = None;
+    let mut current = None;
+    let mut tolerance = sim::preview::DEFAULT_TOLERANCE_POINTS;
+    let mut scenarios = Vec::new();
+    let mut against = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--policy" => {
+                let file = it
+                    .next()
+                    .ok_or_else(|| usage("preview-policy: --policy needs a file name"))?;
+                if current.replace(PathBuf::from(file)).is_some() {
+                    return Err(usage("preview-policy: --policy given twice"));
+                }
+            }
+            "--tolerance" => {
+                let value = it
+                    .next()
+                    .ok_or_else(|| usage("preview-policy: --tolerance needs a number"))?;
+                tolerance = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|t| t.is_finite() && *t >= 0.0)
+                    .ok_or_else(|| {
+                        usage(format!(
+                            "preview-policy: --tolerance {value:?}: expected points >= 0"
+                        ))
+                    })?;
+            }
+            "--against" => against = true,
+            s if s.starts_with("--") => {
+                return Err(usage(format!("preview-policy: unknown option {s:?}")))
+            }
+            s if against => scenarios.push(PathBuf::from(s)),
+            s => {
+                if candidate.replace(PathBuf::from(s)).is_some() {
+                    return Err(usage(
+                        "preview-policy: one CANDIDATE; scenarios go after --against",
+                    ));
+                }
+            }
+        }
+    }
+    let candidate = candidate.ok_or_else(|| usage("preview-policy: needs a CANDIDATE policy"))?;
+    if scenarios.is_empty() {
+        return Err(usage("preview-policy: needs --against SCENARIO..."));
+    }
+    let candidate = load_policy(&candidate)?;
+    let current = match &current {
+        Some(p) => load_policy(p)?,
+        None => Policy::us_default(),
+    };
+    let mut parsed = Vec::with_capacity(scenarios.len());
+    for path in &scenarios {
+        let scenario = Scenario::from_toml(&read(path)?)
+            .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+        parsed.push(scenario);
+    }
+    let preview = sim::preview::preview(&current, &candidate, parsed, tolerance)
+        .map_err(|e| fail(format!("preview-policy: {e}")))?;
+    print!("{}", preview.table());
+    if preview.accepted() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "candidate refused: {}",
+            preview.refusals.join("; ")
+        )))
+    }
 }
 
 fn keygen(args: &[String]) -> Result<(), Failure> {
