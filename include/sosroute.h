@@ -1220,6 +1220,67 @@ sos_status sos_router_begin(const struct sos_router *router,
                             const struct sos_call_request *request,
                             struct sos_call **call_out);
 
+/**
+ * Copies the hash of the policy in force into `buf`: 64 lowercase hex digits of the SHA-256 of
+ * its canonical form, the same for the TOML and the JSON of one policy and kept across a
+ * rollback (see `sos_plan_explain` for the buffer contract; 65 bytes always suffice).
+ *
+ * # Safety
+ * `router` is NULL or live; `buf` is NULL or writable for `len` bytes; `needed` is NULL or
+ * writable.
+ */
+sos_status sos_router_policy_hash(const struct sos_router *router,
+                                  char *buf,
+                                  size_t len,
+                                  size_t *needed);
+
+/**
+ * Puts back the policy in force before the current one (the same policy, so the same hash)
+ * under a new version, carrying the state over as `sos_router_load_policy` does. Repeated, it
+ * steps further back. `SOS_ERR_NOT_FOUND` if there is no earlier policy; nothing changes then.
+ * On success `*version_out` (may be NULL) is the new policy version.
+ *
+ * # Safety
+ * `router` is NULL or live; `version_out` is NULL or writable.
+ */
+sos_status sos_router_rollback_policy(const struct sos_router *router, uint64_t *version_out);
+
+/**
+ * Sets the Ed25519 public keys policy texts must be signed with: `count` keys of 32 raw bytes
+ * each, back to back at `keys` (which may be NULL when `count` is 0). With any key set,
+ * `sos_router_load_policy` refuses unsigned policies and `sos_router_load_signed_policy`
+ * accepts those signed by one of these keys; `count` 0 allows unsigned policies again. On
+ * `SOS_ERR_INVALID_ARG` (a key that is not an Ed25519 public key, named by its index) the keys
+ * in force stay.
+ *
+ * # Safety
+ * `router` is NULL or live; `keys` is NULL or points to `32 * count` readable bytes.
+ */
+sos_status sos_router_set_trusted_keys(const struct sos_router *router,
+                                       const uint8_t *keys,
+                                       size_t count);
+
+/**
+ * Parses, validates and installs a signed policy: `text_len` bytes of TOML or JSON (per
+ * `format`) and `signature_len` bytes of its signature file (`sosroute sign-policy`; format in
+ * the README: a `sosroute-policy-signature-v1` line, `key <hex>`, `sig <hex>`). The signature
+ * must be by one of the router's trusted keys over exactly those `text_len` bytes. On
+ * `SOS_ERR_POLICY` the policy in force stays in force and `sos_last_error` says why: no trusted
+ * keys, an unknown key, a bad signature, a malformed signature file, or the policy field at
+ * fault. On success `*version_out` (may be NULL) is the new policy version.
+ *
+ * # Safety
+ * `router` is NULL or live; `text` is NULL or points to `text_len` readable bytes; `signature`
+ * is NULL or points to `signature_len` readable bytes; `version_out` is NULL or writable.
+ */
+sos_status sos_router_load_signed_policy(const struct sos_router *router,
+                                         const char *text,
+                                         size_t text_len,
+                                         uint32_t format,
+                                         const char *signature,
+                                         size_t signature_len,
+                                         uint64_t *version_out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

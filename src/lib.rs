@@ -31,6 +31,7 @@
 
 #[allow(unsafe_code)]
 pub mod ffi;
+pub mod identity;
 pub mod observation;
 pub mod plan;
 pub mod planner;
@@ -38,11 +39,13 @@ pub mod policy;
 pub mod request;
 pub mod route;
 pub mod router;
+pub mod signing;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
 pub mod wire;
 
+pub use identity::PolicyHash;
 pub use observation::{
     ComponentId, Fact, Observation, Outcome, PsapId, PsapState, RadioState, RejectCause,
     ServiceState, SignalLevel, Subject,
@@ -51,5 +54,6 @@ pub use plan::{Attempt, LeftOut, LeftOutReason, OutcomeRecord, Plan, PlanRecord,
 pub use policy::{ComponentKind, Policy, PolicyError, PolicyFormat, PolicySpec};
 pub use request::{CallRequest, EmergencyService, RequestError};
 pub use route::{Capabilities, Media, RouteId, RouteKind};
-pub use router::{CallSession, Done, Next, Router, SessionError};
+pub use router::{CallSession, Done, Next, NoPreviousPolicy, Router, SessionError};
+pub use signing::{PolicySignature, PublicKey, SecretKey, SignatureError};
 pub use state::{Breaker, Evidence, Snapshot, Update, UpdateError};

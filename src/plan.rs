@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
+use crate::identity::PolicyHash;
 use crate::observation::{ComponentId, PsapId, PsapState};
 use crate::policy::{Guidance, Policy};
 use crate::request::{CallRequest, EmergencyService};
@@ -269,12 +270,15 @@ impl Plan {
         if !g.numbers.is_empty() {
             let _ = write!(s, " Numbers: {}.", g.numbers.join(", "));
         }
+        // The version says when the policy was installed, the hash what it says: a short prefix
+        // here for the reader, the whole hash in the audit record.
         let _ = write!(
             s,
-            " (state epoch {}, policy {} v{}, at {} ms)",
+            " (state epoch {}, policy {} v{} sha256:{}, at {} ms)",
             self.epoch,
             self.policy.name(),
             self.policy_version(),
+            self.policy.hash().short(16),
             self.made_at_ms
         );
         s
@@ -293,6 +297,7 @@ impl Plan {
             epoch: self.epoch,
             policy: self.policy.name().to_owned(),
             policy_version: self.policy_version(),
+            policy_hash: self.policy.hash(),
             attempts: self
                 .attempts
                 .iter()
@@ -334,6 +339,8 @@ pub struct PlanRecord {
     pub policy: String,
     /// Policy version.
     pub policy_version: u64,
+    /// SHA-256 of the policy's canonical form, 64 hex digits: which policy, whatever its version.
+    pub policy_hash: PolicyHash,
     /// Attempts with route names.
     pub attempts: Vec<AttemptRecord>,
     /// Routes left out.
@@ -374,6 +381,12 @@ pub struct OutcomeRecord {
     pub outcome: crate::observation::Outcome,
     /// When it ended.
     pub at_ms: u64,
+    /// Version of the policy the route id belongs to, if known ([`OutcomeRecord::with_policy`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<u64>,
+    /// Hash of that policy, if known ([`OutcomeRecord::with_policy`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_hash: Option<PolicyHash>,
 }
 
 impl OutcomeRecord {
@@ -390,6 +403,18 @@ impl OutcomeRecord {
             route,
             outcome,
             at_ms,
+            policy_version: None,
+            policy_hash: None,
+        }
+    }
+
+    /// The same record, naming the policy (version and hash) under which the attempt was
+    /// made: a route id means something only under its policy.
+    pub fn with_policy(self, policy: &Policy) -> OutcomeRecord {
+        OutcomeRecord {
+            policy_version: Some(policy.version()),
+            policy_hash: Some(policy.hash()),
+            ..self
         }
     }
 }

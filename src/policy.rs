@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use thiserror::Error;
 
+use crate::identity::PolicyHash;
 use crate::observation::{ComponentId, FactClass, PsapId};
 use crate::route::{
     set_bits, Capabilities, Media, MediaSet, RouteId, RouteKind, RouteSet, MAX_ROUTES,
@@ -45,6 +46,10 @@ pub enum PolicyError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The router trusts signed policies only, and this one's signature is missing, bad, or
+    /// by a key it does not trust (see [`crate::signing`]).
+    #[error(transparent)]
+    Signature(#[from] crate::signing::SignatureError),
 }
 
 fn invalid(
@@ -412,6 +417,9 @@ struct Jurisdiction {
 pub struct Policy {
     spec: PolicySpec,
     version: u64,
+    /// SHA-256 of the spec's canonical form, computed once: explanations and audit records
+    /// carry it.
+    hash: PolicyHash,
     components: Vec<Component>,
     routes: Vec<Route>,
     preference: Preference,
@@ -583,6 +591,7 @@ impl Policy {
             demoted_timeout_pct: b.demoted_timeout_pct,
             min_setup_timeout_ms,
             allow_unverified: spec.allow_unverified,
+            hash: PolicyHash::of_spec(&spec),
             spec,
         })
     }
@@ -604,6 +613,13 @@ impl Policy {
 
     pub(crate) fn set_version(&mut self, version: u64) {
         self.version = version;
+    }
+
+    /// The policy's identity: SHA-256 of its canonical form (see [`crate::identity`]). The same
+    /// policy has the same hash whether written as TOML or JSON and whatever version a router
+    /// gave it.
+    pub fn hash(&self) -> PolicyHash {
+        self.hash
     }
 
     /// Components, indexed by [`ComponentId`].

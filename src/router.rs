@@ -20,6 +20,7 @@ use crate::planner::{self, Constraints, Rankings};
 use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat, MAX_COMPONENTS};
 use crate::request::CallRequest;
 use crate::route::{RouteId, RouteSet, MAX_ROUTES};
+use crate::signing::{PolicySignature, PublicKey};
 use crate::state::{Snapshot, Timing, Update, UpdateError, Views};
 
 /// The state and the policy it is read with, published together so they always agree.
@@ -58,6 +59,29 @@ struct Writer {
     /// new buffer under a writer storm; with two, such a reader pins only one of them.
     spares: [Option<Arc<Published>>; 2],
     next_policy_version: u64,
+    /// The policies in force before the current one, oldest first, at most
+    /// [`POLICY_HISTORY`]: what [`Router::rollback_policy`] restores.
+    history: Vec<Arc<Policy>>,
+    /// Keys a policy text must be signed with to load; empty: unsigned texts load.
+    trusted_keys: Vec<PublicKey>,
+}
+
+/// How many earlier policies a router keeps for [`Router::rollback_policy`]: enough to undo a
+/// short series of changes, bounded so that a router fed policies for years does not grow.
+pub const POLICY_HISTORY: usize = 8;
+
+/// [`Router::rollback_policy`] found no earlier policy: the router has had one policy since it
+/// was created, or every earlier one was rolled back to already.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "no previous policy to roll back to: policy {name} v{version} is the oldest this router \
+     keeps (it keeps the {POLICY_HISTORY} before the one in force)"
+)]
+pub struct NoPreviousPolicy {
+    /// Name of the policy in force.
+    pub name: String,
+    /// Its version.
+    pub version: u64,
 }
 
 impl Writer {
@@ -130,6 +154,8 @@ impl Router {
                 writer: Mutex::new(Writer {
                     spares: [None, None],
                     next_policy_version: 2,
+                    history: Vec::new(),
+                    trusted_keys: Vec::new(),
                 }),
             }),
         }
@@ -151,9 +177,29 @@ impl Router {
     }
 
     /// Installs `policy` and returns its version. State is carried over: components by name,
-    /// route history by route id.
-    pub fn set_policy(&self, mut policy: Policy) -> u64 {
+    /// route history by route id. The policy it replaces is kept for
+    /// [`Router::rollback_policy`].
+    ///
+    /// This takes a compiled policy from the embedder's own code and is not checked against the
+    /// trusted keys: policy *text* from outside goes through [`Router::load_policy`] or
+    /// [`Router::load_signed_policy`], which are.
+    pub fn set_policy(&self, policy: Policy) -> u64 {
         let mut writer = self.shared.writer.lock();
+        self.replace_policy(&mut writer, policy)
+    }
+
+    /// Installs `policy`, keeping the one in force for rollback.
+    fn replace_policy(&self, writer: &mut Writer, policy: Policy) -> u64 {
+        let old = Arc::clone(&self.shared.current.load().policy);
+        if writer.history.len() == POLICY_HISTORY {
+            writer.history.remove(0);
+        }
+        writer.history.push(old);
+        self.install(writer, policy)
+    }
+
+    /// Publishes `policy` with the next version, carrying the state over.
+    fn install(&self, writer: &mut Writer, mut policy: Policy) -> u64 {
         let version = writer.next_policy_version;
         writer.next_policy_version += 1;
         policy.set_version(version);
@@ -170,8 +216,81 @@ impl Router {
     }
 
     /// Parses, validates and installs a policy. On error the policy in force stays in force.
+    ///
+    /// Once trusted keys are set ([`Router::set_trusted_keys`]) an unsigned text is refused
+    /// ([`crate::SignatureError::Missing`]): use [`Router::load_signed_policy`].
     pub fn load_policy(&self, text: &str, format: PolicyFormat) -> Result<u64, PolicyError> {
-        Ok(self.set_policy(Policy::parse(text, format)?))
+        let policy = Policy::parse(text, format)?;
+        let mut writer = self.shared.writer.lock();
+        if !writer.trusted_keys.is_empty() {
+            return Err(crate::SignatureError::Missing {
+                keys: writer.trusted_keys.len(),
+            }
+            .into());
+        }
+        Ok(self.replace_policy(&mut writer, policy))
+    }
+
+    /// Parses, validates and installs a policy whose text `signature` signs with one of the
+    /// router's trusted keys. The signature is checked first, over the exact bytes of `text`; on
+    /// any error (no trusted keys, an unknown key, a bad signature, an invalid policy) the policy
+    /// in force stays in force and the error says which.
+    ///
+    /// ```
+    /// use sosroute::{Policy, PolicyFormat, Router, SecretKey};
+    /// let secret = SecretKey::from_seed(&[7; 32]); // keygen uses the OS's random source
+    /// let router = Router::new(Policy::us_default());
+    /// router.set_trusted_keys(&[secret.public_key()]);
+    /// let text = sosroute::policy::US_HANDSET_TOML;
+    /// assert!(router.load_policy(text, PolicyFormat::Toml).is_err()); // unsigned: refused
+    /// let signature = secret.sign(text.as_bytes());
+    /// assert_eq!(router.load_signed_policy(text, PolicyFormat::Toml, &signature), Ok(2));
+    /// ```
+    pub fn load_signed_policy(
+        &self,
+        text: &str,
+        format: PolicyFormat,
+        signature: &PolicySignature,
+    ) -> Result<u64, PolicyError> {
+        let mut writer = self.shared.writer.lock();
+        // Under the writer lock, so that the keys checked are the keys in force when it installs.
+        signature.verify(text.as_bytes(), &writer.trusted_keys)?;
+        let policy = Policy::parse(text, format)?;
+        Ok(self.replace_policy(&mut writer, policy))
+    }
+
+    /// Sets the public keys whose signatures [`Router::load_signed_policy`] accepts. With any
+    /// key set, [`Router::load_policy`] refuses unsigned texts; an empty list allows them again.
+    /// The policy in force is not re-checked: it was accepted under the rules of its day.
+    pub fn set_trusted_keys(&self, keys: &[PublicKey]) {
+        let mut writer = self.shared.writer.lock();
+        writer.trusted_keys.clear();
+        writer.trusted_keys.extend_from_slice(keys);
+    }
+
+    /// The public keys policies must be signed with; empty if unsigned policies load.
+    pub fn trusted_keys(&self) -> Vec<PublicKey> {
+        self.shared.writer.lock().trusted_keys.clone()
+    }
+
+    /// Puts back the policy in force before the current one, exactly (the same spec, so the same
+    /// [`Policy::hash`]) under a new version, with the state carried over as by
+    /// [`Router::set_policy`], and returns that version. Repeated, it steps further back, through
+    /// up to [`POLICY_HISTORY`] earlier policies; a rollback is not itself rolled back.
+    ///
+    /// A policy restored this way is not checked against the trusted keys: it was accepted when
+    /// it was loaded.
+    pub fn rollback_policy(&self) -> Result<u64, NoPreviousPolicy> {
+        let mut writer = self.shared.writer.lock();
+        let Some(previous) = writer.history.pop() else {
+            let current = self.policy();
+            return Err(NoPreviousPolicy {
+                name: current.name().to_owned(),
+                version: current.version(),
+            });
+        };
+        let policy = Arc::try_unwrap(previous).unwrap_or_else(|shared| (*shared).clone());
+        Ok(self.install(&mut writer, policy))
     }
 
     /// Applies a batch of updates atomically and returns the new state epoch. If any update is

@@ -1,5 +1,5 @@
 //! `sosroute`: replay outage scenarios through the router and its baselines, and check policy
-//! files. Hand-written argument parsing: the library's dependency set stays as it is.
+//! files, sign and preview policies. Hand-written argument parsing: no parser dependency.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use sosroute::sim::dominance::{dominance, strategy, Violation};
 use sosroute::sim::generate::{replay_generated, DEFAULT_CALLS};
 use sosroute::sim::{self, Report, Scenario};
-use sosroute::Policy;
+use sosroute::{Policy, PolicySignature, PublicKey, SecretKey};
 
 const HELP: &str = "\
 sosroute — per-call routing of 911 calls; outage replay and policy checks
@@ -18,14 +18,31 @@ USAGE:
     sosroute check-policy FILE
     sosroute generate --seed N [--calls K]
     sosroute worlds [--count N] [--from SEED] [--calls K] [--worst M] [--policy FILE] [--svg OUT]
+    sosroute preview-policy CANDIDATE [--policy CURRENT] [--tolerance POINTS] --against SCENARIO...
+    sosroute keygen OUT_SECRET OUT_PUBLIC
+    sosroute sign-policy POLICY --key SECRET > POLICY.sig
+    sosroute verify-policy POLICY --sig POLICY.sig --pub PUBLIC
     sosroute --help
 
 COMMANDS:
     replay        Replay each scenario file (scenarios/FORMAT.md) through the strategies
                   oracle, home_only, android_like and sosroute on identical callers, and print
                   the comparison table.
-    check-policy  Validate a policy file (TOML, or JSON by .json extension); print \"ok\" and a
-                  summary, or the field that is wrong.
+    check-policy  Validate a policy file (TOML, or JSON by .json extension); print \"ok\", its
+                  SHA-256 identity and a summary, or the field that is wrong.
+    preview-policy  Replay each SCENARIO through sosroute under CURRENT (default: the shipped
+                  policy) and CANDIDATE, side by side (connected %, p50/p95), and plan a fixed
+                  corpus of requests (every media x capability combination, a few states) under
+                  both, counting changed decisions with examples. Exit status 1, with the
+                  reason, if under CANDIDATE a voice request gets no attempt or a scenario
+                  connects more than POINTS (default 0.5) percentage points fewer calls.
+    keygen        Make an Ed25519 key pair for signing policies: the secret key to OUT_SECRET
+                  (mode 0600; keep it offline), the public key to OUT_PUBLIC (give it to the
+                  routers). Refuses to overwrite a file.
+    sign-policy   Check POLICY, then print the detached signature of its exact bytes made with
+                  the secret key file SECRET.
+    verify-policy Check POLICY and that POLICY.sig is PUBLIC's signature of its exact bytes, as
+                  a router with that trusted key would. Exit status 1, with the reason, if not.
     generate      Print the generated outage world of seed N as a scenario file (same seed,
                   same text): `sosroute generate --seed 7 > w.toml && sosroute replay w.toml`.
     worlds        Replay N generated worlds (seeds SEED..SEED+N) and check sosroute's dominance
@@ -98,6 +115,10 @@ fn run(args: &[String]) -> Result<(), Failure> {
         Some("check-policy") => check_policy(&args[1..]),
         Some("generate") => generate(&args[1..]),
         Some("worlds") => worlds(&args[1..]),
+        Some("preview-policy") => preview_policy(&args[1..]),
+        Some("keygen") => keygen(&args[1..]),
+        Some("sign-policy") => sign_policy(&args[1..]),
+        Some("verify-policy") => verify_policy(&args[1..]),
         Some(other) => Err(usage(format!("unknown command {other:?}"))),
     }
 }
@@ -107,16 +128,231 @@ fn read(path: &Path) -> Result<String, Failure> {
 }
 
 fn load_policy(path: &Path) -> Result<Policy, Failure> {
-    let text = read(path)?;
+    parse_policy(path, &read(path)?)
+}
+
+/// The policy in `text`, read from `path`: JSON by a `.json` extension, TOML otherwise.
+fn parse_policy(path: &Path, text: &str) -> Result<Policy, Failure> {
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let parsed = if is_json {
-        Policy::from_json(&text)
+        Policy::from_json(text)
     } else {
-        Policy::from_toml(&text)
+        Policy::from_toml(text)
     };
     parsed.map_err(|e| fail(format!("{}: {e}", path.display())))
+}
+
+/// `--name VALUE` pairs, in the order given.
+type Options<'a> = Vec<(&'a str, &'a str)>;
+
+/// `FILE --name VALUE...` arguments: the one positional FILE and each named option once.
+fn file_and_options<'a>(
+    command: &str,
+    args: &'a [String],
+    names: &[&str],
+) -> Result<(&'a str, Options<'a>), Failure> {
+    let mut file = None;
+    let mut options: Vec<(&str, &str)> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if names.contains(&a.as_str()) {
+            let value = it
+                .next()
+                .ok_or_else(|| usage(format!("{command}: {a} needs a file name")))?;
+            if options.iter().any(|(k, _)| k == a) {
+                return Err(usage(format!("{command}: {a} given twice")));
+            }
+            options.push((a.as_str(), value.as_str()));
+        } else if a.starts_with("--") {
+            return Err(usage(format!("{command}: unknown option {a:?}")));
+        } else if file.replace(a.as_str()).is_some() {
+            return Err(usage(format!("{command}: takes one policy FILE")));
+        }
+    }
+    let file = file.ok_or_else(|| usage(format!("{command}: needs a policy FILE")))?;
+    for name in names {
+        if !options.iter().any(|(k, _)| k == name) {
+            return Err(usage(format!("{command}: {name} FILE is required")));
+        }
+    }
+    Ok((file, options))
+}
+
+fn option<'a>(options: &[(&str, &'a str)], name: &str) -> &'a str {
+    options
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|&(_, v)| v)
+        .expect("file_and_options checked required options")
+}
+
+/// Writes a new file (never overwriting one), readable only by its owner if `secret`.
+fn create(path: &Path, text: &str, secret: bool) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    let mut file = options
+        .open(path)
+        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| fail(format!("{}: {e}", path.display())))
+}
+
+fn preview_policy(args: &[String]) -> Result<(), Failure> {
+    let mut candidate = None;
+    let mut current = None;
+    let mut tolerance = sim::preview::DEFAULT_TOLERANCE_POINTS;
+    let mut scenarios = Vec::new();
+    let mut against = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--policy" => {
+                let file = it
+                    .next()
+                    .ok_or_else(|| usage("preview-policy: --policy needs a file name"))?;
+                if current.replace(PathBuf::from(file)).is_some() {
+                    return Err(usage("preview-policy: --policy given twice"));
+                }
+            }
+            "--tolerance" => {
+                let value = it
+                    .next()
+                    .ok_or_else(|| usage("preview-policy: --tolerance needs a number"))?;
+                tolerance = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|t| t.is_finite() && *t >= 0.0)
+                    .ok_or_else(|| {
+                        usage(format!(
+                            "preview-policy: --tolerance {value:?}: expected points >= 0"
+                        ))
+                    })?;
+            }
+            "--against" => against = true,
+            s if s.starts_with("--") => {
+                return Err(usage(format!("preview-policy: unknown option {s:?}")))
+            }
+            s if against => scenarios.push(PathBuf::from(s)),
+            s => {
+                if candidate.replace(PathBuf::from(s)).is_some() {
+                    return Err(usage(
+                        "preview-policy: one CANDIDATE; scenarios go after --against",
+                    ));
+                }
+            }
+        }
+    }
+    let candidate = candidate.ok_or_else(|| usage("preview-policy: needs a CANDIDATE policy"))?;
+    if scenarios.is_empty() {
+        return Err(usage("preview-policy: needs --against SCENARIO..."));
+    }
+    let candidate = load_policy(&candidate)?;
+    let current = match &current {
+        Some(p) => load_policy(p)?,
+        None => Policy::us_default(),
+    };
+    let mut parsed = Vec::with_capacity(scenarios.len());
+    for path in &scenarios {
+        let scenario = Scenario::from_toml(&read(path)?)
+            .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+        parsed.push(scenario);
+    }
+    let preview = sim::preview::preview(&current, &candidate, parsed, tolerance)
+        .map_err(|e| fail(format!("preview-policy: {e}")))?;
+    print!("{}", preview.table());
+    if preview.accepted() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "candidate refused: {}",
+            preview.refusals.join("; ")
+        )))
+    }
+}
+
+fn keygen(args: &[String]) -> Result<(), Failure> {
+    use rand_core::{OsRng, RngCore};
+    let [secret_path, public_path] = args else {
+        return Err(usage("keygen takes OUT_SECRET and OUT_PUBLIC"));
+    };
+    for path in [secret_path, public_path] {
+        if Path::new(path).exists() {
+            return Err(fail(format!(
+                "{path}: exists; keygen never overwrites a key"
+            )));
+        }
+    }
+    let mut seed = [0u8; 32];
+    OsRng.try_fill_bytes(&mut seed).map_err(|e| {
+        fail(format!(
+            "keygen: the operating system's random source failed: {e}"
+        ))
+    })?;
+    let secret = SecretKey::from_seed(&seed);
+    seed.fill(0);
+    let public = secret.public_key();
+    // The public file first: if it cannot be written, no secret key is left lying around.
+    create(Path::new(public_path), &public.to_file(), false)?;
+    create(Path::new(secret_path), &secret.to_file(), true)?;
+    println!("public key {public}");
+    println!("  secret key: {secret_path} (keep it offline; anyone holding it can sign policies)");
+    println!("  public key: {public_path} (give it to the routers as a trusted key)");
+    Ok(())
+}
+
+fn sign_policy(args: &[String]) -> Result<(), Failure> {
+    let (file, options) = file_and_options("sign-policy", args, &["--key"])?;
+    let key_path = Path::new(option(&options, "--key"));
+    let secret = SecretKey::from_file(&read(key_path)?)
+        .map_err(|e| fail(format!("{}: {e}", key_path.display())))?;
+    let path = Path::new(file);
+    let text = read(path)?;
+    // Nobody should be asked to trust a policy a router would refuse anyway.
+    let policy = parse_policy(path, &text)?;
+    print!("{}", secret.sign(text.as_bytes()).to_file());
+    eprintln!(
+        "signed policy {:?} sha256:{} with key {}",
+        policy.name(),
+        policy.hash(),
+        secret.public_key()
+    );
+    Ok(())
+}
+
+fn verify_policy(args: &[String]) -> Result<(), Failure> {
+    let (file, options) = file_and_options("verify-policy", args, &["--sig", "--pub"])?;
+    let (sig_path, pub_path) = (
+        Path::new(option(&options, "--sig")),
+        Path::new(option(&options, "--pub")),
+    );
+    let signature = PolicySignature::from_file(&read(sig_path)?)
+        .map_err(|e| fail(format!("{}: {e}", sig_path.display())))?;
+    let public = PublicKey::from_file(&read(pub_path)?)
+        .map_err(|e| fail(format!("{}: {e}", pub_path.display())))?;
+    let path = Path::new(file);
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    signature
+        .verify(&bytes, &[public])
+        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| fail(format!("{}: not UTF-8: {e}", path.display())))?;
+    let policy = parse_policy(path, &text)?;
+    println!(
+        "ok: policy {:?} sha256:{} signed by {public}",
+        policy.name(),
+        policy.hash()
+    );
+    Ok(())
 }
 
 fn check_policy(args: &[String]) -> Result<(), Failure> {
@@ -142,6 +378,7 @@ fn check_policy(args: &[String]) -> Result<(), Failure> {
         .map(|c| c.name.as_str())
         .collect();
     println!("ok: policy {:?}", policy.name());
+    println!("  sha256: {}", policy.hash());
     println!("  components: {}", components.join(", "));
     println!("  routes: {}", routes.join(", "));
     println!(

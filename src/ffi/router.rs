@@ -411,3 +411,121 @@ pub unsafe extern "C" fn sos_router_begin(
         Ok(sos_status::SOS_OK)
     })
 }
+
+/// Copies the hash of the policy in force into `buf`: 64 lowercase hex digits of the SHA-256 of
+/// its canonical form, the same for the TOML and the JSON of one policy and kept across a
+/// rollback (see `sos_plan_explain` for the buffer contract; 65 bytes always suffice).
+///
+/// # Safety
+/// `router` is NULL or live; `buf` is NULL or writable for `len` bytes; `needed` is NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_policy_hash(
+    router: *const sos_router,
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, needed) {
+        check_buf(buf, len)?;
+        let hash = self::router(router).policy().hash().to_string();
+        copy_text(&hash, buf, len, needed)
+    })
+}
+
+/// Puts back the policy in force before the current one (the same policy, so the same hash)
+/// under a new version, carrying the state over as `sos_router_load_policy` does. Repeated, it
+/// steps further back. `SOS_ERR_NOT_FOUND` if there is no earlier policy; nothing changes then.
+/// On success `*version_out` (may be NULL) is the new policy version.
+///
+/// # Safety
+/// `router` is NULL or live; `version_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_rollback_policy(
+    router: *const sos_router,
+    version_out: *mut u64,
+) -> sos_status {
+    ffi_boundary!(nonnull(router) {
+        let version = self::router(router)
+            .rollback_policy()
+            .map_err(|e| Failure::new(sos_status::SOS_ERR_NOT_FOUND, e.to_string()))?;
+        put_optional(version_out, version);
+        Ok(sos_status::SOS_OK)
+    })
+}
+
+/// Sets the Ed25519 public keys policy texts must be signed with: `count` keys of 32 raw bytes
+/// each, back to back at `keys` (which may be NULL when `count` is 0). With any key set,
+/// `sos_router_load_policy` refuses unsigned policies and `sos_router_load_signed_policy`
+/// accepts those signed by one of these keys; `count` 0 allows unsigned policies again. On
+/// `SOS_ERR_INVALID_ARG` (a key that is not an Ed25519 public key, named by its index) the keys
+/// in force stay.
+///
+/// # Safety
+/// `router` is NULL or live; `keys` is NULL or points to `32 * count` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_set_trusted_keys(
+    router: *const sos_router,
+    keys: *const u8,
+    count: usize,
+) -> sos_status {
+    ffi_boundary!(nonnull(router) {
+        if count == 0 {
+            self::router(router).set_trusted_keys(&[]);
+            return Ok(sos_status::SOS_OK);
+        }
+        if keys.is_null() {
+            return Err(Failure::null("keys"));
+        }
+        let len = count
+            .checked_mul(32)
+            .filter(|&n| n <= isize::MAX as usize)
+            .ok_or_else(|| Failure::invalid(format!("`count` = {count} is too large")))?;
+        let raw = std::slice::from_raw_parts(keys, len);
+        let mut parsed = Vec::with_capacity(count);
+        for (i, chunk) in raw.chunks_exact(32).enumerate() {
+            let bytes: &[u8; 32] = chunk.try_into().expect("chunks of 32 bytes");
+            let key = crate::signing::PublicKey::from_bytes(bytes).map_err(|_| {
+                Failure::invalid(format!("`keys[{i}]` is not an Ed25519 public key"))
+            })?;
+            parsed.push(key);
+        }
+        self::router(router).set_trusted_keys(&parsed);
+        Ok(sos_status::SOS_OK)
+    })
+}
+
+/// Parses, validates and installs a signed policy: `text_len` bytes of TOML or JSON (per
+/// `format`) and `signature_len` bytes of its signature file (`sosroute sign-policy`; format in
+/// the README: a `sosroute-policy-signature-v1` line, `key <hex>`, `sig <hex>`). The signature
+/// must be by one of the router's trusted keys over exactly those `text_len` bytes. On
+/// `SOS_ERR_POLICY` the policy in force stays in force and `sos_last_error` says why: no trusted
+/// keys, an unknown key, a bad signature, a malformed signature file, or the policy field at
+/// fault. On success `*version_out` (may be NULL) is the new policy version.
+///
+/// # Safety
+/// `router` is NULL or live; `text` is NULL or points to `text_len` readable bytes; `signature`
+/// is NULL or points to `signature_len` readable bytes; `version_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_load_signed_policy(
+    router: *const sos_router,
+    text: *const c_char,
+    text_len: usize,
+    format: u32,
+    signature: *const c_char,
+    signature_len: usize,
+    version_out: *mut u64,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, text, signature) {
+        let (text, format) = policy_text(text, text_len, format)?;
+        let signature = self::text(signature, signature_len, "signature")
+            .map_err(|f| Failure::new(sos_status::SOS_ERR_POLICY, f.message))?;
+        let signature = crate::signing::PolicySignature::from_file(signature)
+            .map_err(|e| policy_failure(e.into()))?;
+        let version = self::router(router)
+            .load_signed_policy(text, format, &signature)
+            .map_err(policy_failure)?;
+        put_optional(version_out, version);
+        Ok(sos_status::SOS_OK)
+    })
+}

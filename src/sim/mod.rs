@@ -45,6 +45,7 @@ use crate::policy::Policy;
 
 pub mod dominance;
 pub mod generate;
+pub mod preview;
 pub mod report;
 pub mod rng;
 pub mod scenario;

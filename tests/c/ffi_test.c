@@ -875,6 +875,169 @@ static void test_threads(void)
     sos_router_free(s.router);
 }
 
+/* Safe policy change: the policy hash, rollback, trusted keys and signed policies.
+ * SMALL_POLICY_KEY is the public key of the secret key whose seed is 32 bytes of 0x01, and
+ * SMALL_POLICY_SIG that key's signature file of SMALL_POLICY's exact bytes (`sosroute keygen` /
+ * `sosroute sign-policy`; see the README for the formats). */
+static const uint8_t SMALL_POLICY_KEY[32] = {
+    0x8a, 0x88, 0xe3, 0xdd, 0x74, 0x09, 0xf1, 0x95,
+    0xfd, 0x52, 0xdb, 0x2d, 0x3c, 0xba, 0x5d, 0x72,
+    0xca, 0x67, 0x09, 0xbf, 0x1d, 0x94, 0x12, 0x1b,
+    0xf3, 0x74, 0x88, 0x01, 0xb4, 0x0f, 0x6f, 0x5c,
+};
+/* The public key of the seed of 32 bytes of 0x02: a valid key that did not sign. */
+static const uint8_t OTHER_KEY[32] = {
+    0x81, 0x39, 0x77, 0x0e, 0xa8, 0x7d, 0x17, 0x5f,
+    0x56, 0xa3, 0x54, 0x66, 0xc3, 0x4c, 0x7e, 0xcc,
+    0xcb, 0x8d, 0x8a, 0x91, 0xb4, 0xee, 0x37, 0xa2,
+    0x5d, 0xf6, 0x0f, 0x5b, 0x8f, 0xc9, 0xb3, 0x94,
+};
+static const char SMALL_POLICY_SIG[] =
+    "sosroute-policy-signature-v1\n"
+    "key 8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c\n"
+    "sig ae9cfe3e6857cac6630dd94b2b039b59f6d2e2812a46ff74a68ced90aeb7ecf4f5e21e534191e16bb8879290ff16fe5c6d96f70f9378d22ccf4c20712120c408\n";
+
+static void test_policy_safety(void)
+{
+    sos_router *router = NULL;
+    EXPECT(sos_router_new(&router), SOS_OK);
+    if (router == NULL) {
+        return;
+    }
+
+    /* The hash: 64 hex digits; a size query first; NULLs refused. */
+    char shipped[65];
+    size_t needed = 0;
+    EXPECT(sos_router_policy_hash(router, NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed == 65);
+    EXPECT(sos_router_policy_hash(router, shipped, 10, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    EXPECT(sos_router_policy_hash(router, shipped, sizeof shipped, &needed), SOS_OK);
+    CHECK(strlen(shipped) == 64 && strspn(shipped, "0123456789abcdef") == 64);
+    EXPECT(sos_router_policy_hash(NULL, shipped, sizeof shipped, &needed), SOS_ERR_NULL);
+    EXPECT(sos_router_policy_hash(router, shipped, sizeof shipped, NULL), SOS_ERR_NULL);
+    EXPECT(sos_router_policy_hash(router, NULL, 65, &needed), SOS_ERR_NULL);
+
+    /* Rollback: nothing to roll back to yet; then a change and its undo. */
+    uint64_t version = 77;
+    EXPECT(sos_router_rollback_policy(NULL, &version), SOS_ERR_NULL);
+    EXPECT(sos_router_rollback_policy(router, &version), SOS_ERR_NOT_FOUND);
+    CHECK(strstr(last_error(), "no previous policy") != NULL);
+    CHECK(version == 77);
+    EXPECT(sos_router_load_policy(router, SMALL_POLICY, strlen(SMALL_POLICY),
+                                  SOS_POLICY_FORMAT_TOML, &version),
+           SOS_OK);
+    CHECK(version == 2);
+    char hash[65];
+    EXPECT(sos_router_policy_hash(router, hash, sizeof hash, &needed), SOS_OK);
+    CHECK(strcmp(hash, shipped) != 0);
+    EXPECT(sos_router_rollback_policy(router, &version), SOS_OK);
+    CHECK(version == 3);
+    EXPECT(sos_router_policy_hash(router, hash, sizeof hash, &needed), SOS_OK);
+    CHECK(strcmp(hash, shipped) == 0);
+    uint32_t id = 0;
+    EXPECT(sos_router_component_id(router, "home_core", 9, &id), SOS_OK);
+
+    /* Trusted keys: NULL and bad keys refused, naming the key; nothing set then. */
+    uint8_t keys[64];
+    memcpy(keys, OTHER_KEY, 32);
+    memcpy(keys + 32, SMALL_POLICY_KEY, 32);
+    uint8_t not_a_key[64] = {0};
+    memcpy(not_a_key, OTHER_KEY, 32);
+    not_a_key[32] = 2; /* y = 2: on no point of the curve */
+    EXPECT(sos_router_set_trusted_keys(NULL, keys, 1), SOS_ERR_NULL);
+    EXPECT(sos_router_set_trusted_keys(router, NULL, 1), SOS_ERR_NULL);
+    EXPECT(sos_router_set_trusted_keys(router, not_a_key, 2), SOS_ERR_INVALID_ARG);
+    CHECK(strstr(last_error(), "keys[1]") != NULL);
+    /* Still no keys: unsigned loading works as before. */
+    EXPECT(sos_router_load_policy(router, SMALL_POLICY, strlen(SMALL_POLICY),
+                                  SOS_POLICY_FORMAT_TOML, &version),
+           SOS_OK);
+    CHECK(version == 4);
+    EXPECT(sos_router_rollback_policy(router, NULL), SOS_OK);
+
+    /* A signed policy with no trusted keys cannot be checked: refused. */
+    EXPECT(sos_router_load_signed_policy(router, SMALL_POLICY, strlen(SMALL_POLICY),
+                                         SOS_POLICY_FORMAT_TOML, SMALL_POLICY_SIG,
+                                         strlen(SMALL_POLICY_SIG), &version),
+           SOS_ERR_POLICY);
+    CHECK(strstr(last_error(), "no trusted keys") != NULL);
+
+    /* Signed by a key the router does not trust: unknown key. */
+    EXPECT(sos_router_set_trusted_keys(router, OTHER_KEY, 1), SOS_OK);
+    EXPECT(sos_router_load_signed_policy(router, SMALL_POLICY, strlen(SMALL_POLICY),
+                                         SOS_POLICY_FORMAT_TOML, SMALL_POLICY_SIG,
+                                         strlen(SMALL_POLICY_SIG), &version),
+           SOS_ERR_POLICY);
+    CHECK(strstr(last_error(), "not one of this router's 1 trusted key(s)") != NULL);
+    CHECK(version == 4);
+
+    /* Both keys trusted from here on. */
+    EXPECT(sos_router_set_trusted_keys(router, keys, 2), SOS_OK);
+
+    /* Unsigned: refused, and the policy in force stays. */
+    version = 77;
+    EXPECT(sos_router_load_policy(router, SMALL_POLICY, strlen(SMALL_POLICY),
+                                  SOS_POLICY_FORMAT_TOML, &version),
+           SOS_ERR_POLICY);
+    CHECK(strstr(last_error(), "no signature") != NULL);
+    CHECK(version == 77);
+
+    /* One byte tampered with: bad signature. */
+    char tampered[4096];
+    snprintf(tampered, sizeof tampered, "%s", SMALL_POLICY);
+    char *at = strstr(tampered, "total_s = 60.0");
+    CHECK(at != NULL);
+    if (at != NULL) {
+        at[10] = '9';
+    }
+    EXPECT(sos_router_load_signed_policy(router, tampered, strlen(tampered),
+                                         SOS_POLICY_FORMAT_TOML, SMALL_POLICY_SIG,
+                                         strlen(SMALL_POLICY_SIG), &version),
+           SOS_ERR_POLICY);
+    CHECK(strstr(last_error(), "bad signature") != NULL);
+
+    /* A malformed signature file, and NULLs. */
+    EXPECT(sos_router_load_signed_policy(router, SMALL_POLICY, strlen(SMALL_POLICY),
+                                         SOS_POLICY_FORMAT_TOML, "sig 00", 6, &version),
+           SOS_ERR_POLICY);
+    CHECK(strstr(last_error(), "signature") != NULL);
+    EXPECT(sos_router_load_signed_policy(NULL, SMALL_POLICY, strlen(SMALL_POLICY),
+                                         SOS_POLICY_FORMAT_TOML, SMALL_POLICY_SIG,
+                                         strlen(SMALL_POLICY_SIG), &version),
+           SOS_ERR_NULL);
+    EXPECT(sos_router_load_signed_policy(router, NULL, 0, SOS_POLICY_FORMAT_TOML,
+                                         SMALL_POLICY_SIG, strlen(SMALL_POLICY_SIG), &version),
+           SOS_ERR_NULL);
+    EXPECT(sos_router_load_signed_policy(router, SMALL_POLICY, strlen(SMALL_POLICY),
+                                         SOS_POLICY_FORMAT_TOML, NULL, 0, &version),
+           SOS_ERR_NULL);
+    EXPECT(sos_router_load_signed_policy(router, SMALL_POLICY, strlen(SMALL_POLICY), 99,
+                                         SMALL_POLICY_SIG, strlen(SMALL_POLICY_SIG), &version),
+           SOS_ERR_INVALID_ARG);
+    CHECK(version == 77);
+    EXPECT(sos_router_policy_hash(router, hash, sizeof hash, &needed), SOS_OK);
+    CHECK(strcmp(hash, shipped) == 0);
+
+    /* The right key and signature: loads. */
+    EXPECT(sos_router_load_signed_policy(router, SMALL_POLICY, strlen(SMALL_POLICY),
+                                         SOS_POLICY_FORMAT_TOML, SMALL_POLICY_SIG,
+                                         strlen(SMALL_POLICY_SIG), &version),
+           SOS_OK);
+    CHECK(version > 4);
+    EXPECT(sos_router_component_id(router, "core", 4, &id), SOS_OK);
+    /* Rollback needs no signature: the earlier policy was accepted when it was loaded. */
+    EXPECT(sos_router_rollback_policy(router, &version), SOS_OK);
+    EXPECT(sos_router_policy_hash(router, hash, sizeof hash, &needed), SOS_OK);
+    CHECK(strcmp(hash, shipped) == 0);
+
+    /* No keys (count 0, keys may be NULL): unsigned policies load again. */
+    EXPECT(sos_router_set_trusted_keys(router, NULL, 0), SOS_OK);
+    EXPECT(sos_router_load_policy(router, SMALL_POLICY, strlen(SMALL_POLICY),
+                                  SOS_POLICY_FORMAT_TOML, NULL),
+           SOS_OK);
+    sos_router_free(router);
+}
+
 int main(void)
 {
     test_versions();
@@ -897,6 +1060,7 @@ int main(void)
     test_policy_error_keeps_policy();
     test_wire_updates();
     test_threads();
+    test_policy_safety();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
