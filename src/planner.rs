@@ -1,7 +1,7 @@
 //! The planner: a pure function from (request, state snapshot, policy, now) to a plan.
 //!
 //! It knows nothing of threads, clocks, bytes or C, and does not touch the heap. The decision
-//! rules of DESIGN.md, in the order they act:
+//! rules of `docs/DESIGN.md`, in the order they act:
 //!
 //! - rule 5: routes the caller cannot use, text routes to a PSAP not known to take text, and
 //!   routes the policy does not list for the media are left out, each with its reason;

@@ -1,4 +1,4 @@
-//! The C path and the Rust path give identical plans (DESIGN.md, Interfaces): the same random
+//! The C path and the Rust path give identical plans (`docs/DESIGN.md`, Interfaces): the same random
 //! histories of observations and outcomes are fed to one router through the `extern "C"`
 //! functions and to another through the Rust API, and every plan and every call-session step must
 //! agree — attempts, left-out routes, summary and the explanation text.

@@ -1,5 +1,7 @@
-//! Replays the shipped scenarios and checks the report's numbers against the bounds of DESIGN.md
-//! ("How it is judged"), with margins, never against a saved output.
+//! Replays the shipped scenarios and checks the report's numbers against bounds, with margins,
+//! never against a saved output: close to the oracle and never below `android_like` on the
+//! outages, and rule 12 of `docs/DESIGN.md` (dominance) on the worlds of the robust-decisions
+//! issue and every `scenarios/regress-*.toml`.
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,4 +1,4 @@
-//! The decision rules of DESIGN.md, one `proptest!` per rule, named after it.
+//! The decision rules of `docs/DESIGN.md`, one `proptest!` per rule, named after it.
 //!
 //! Each property was seen failing against a deliberately broken planner before it was trusted;
 //! the breakage used for each is named in its doc comment.
@@ -197,7 +197,7 @@ proptest! {
         prop_assert_eq!(router.snapshot().route_health(index).breaker(&policy, NOW), Breaker::Closed);
     }
 
-    /// Blame (not a rule of DESIGN.md, but what explanations and audit records say): an
+    /// Blame (not a rule of `docs/DESIGN.md`, but what explanations and audit records say): an
     /// attempt's blamed component is one of its route's components whose own state is what
     /// holds the route back. Where a component's breaker is worse than the route's own, it is
     /// the tripped component open the longest; else a negative component when the route is
