@@ -542,7 +542,9 @@ typedef uint32_t sos_service_state;
  * What a call came to. Every export that can fail returns one.
  *
  * The values are part of the ABI: they are never renumbered and never reused. On any value other
- * than `SOS_OK` and `SOS_DONE`, `sos_last_error` gives a message naming the offending argument.
+ * than `SOS_OK`, `SOS_DONE` and `SOS_ERR_BUFFER_TOO_SMALL`, `sos_last_error` gives a message
+ * naming the offending argument, at most 1024 bytes long (a longer one is cut on a UTF-8
+ * boundary and ends in "… (cut)").
  */
 enum sos_status
 #ifdef __cplusplus
@@ -580,7 +582,9 @@ enum sos_status
     SOS_ERR_UPDATE = 6,
     /**
      * The caller's buffer is too small; nothing was written to it, and the size needed
-     * (including the terminating NUL) was written to `needed`.
+     * (including the terminating NUL) was written to `needed`. This status (a size query with
+     * `NULL, 0` included) leaves `sos_last_error` as it was, so the failure before it can
+     * still be read.
      */
     SOS_ERR_BUFFER_TOO_SMALL = 7,
     /**
@@ -861,7 +865,10 @@ const char *sos_status_name(uint32_t status);
 /**
  * Copies the message of the calling thread's last failure into `buf` (see `sos_plan_explain`
  * for the buffer contract): the argument or field at fault and why. Empty before any failure.
- * It is not cleared by later successes, and this call does not change it.
+ * It is not cleared by later successes, nor replaced by `SOS_ERR_BUFFER_TOO_SMALL` from any
+ * text getter (so a size query never loses the error being logged), and this call does not
+ * change it. At most 1024 bytes plus the NUL: a longer message is cut on a UTF-8 boundary and
+ * ends in "… (cut)".
  *
  * # Safety
  * `buf` is NULL or writable for `len` bytes; `needed` is NULL or writable.
@@ -976,7 +983,8 @@ sos_status sos_plan_left_out(const struct sos_plan *plan,
  * The buffer contract of every text getter: `*needed` is set to the text's size in bytes
  * including the terminating NUL. If `len` is at least that, the text and a NUL are copied to
  * `buf` and the result is `SOS_OK`; otherwise nothing is written to `buf` and the result is
- * `SOS_ERR_BUFFER_TOO_SMALL` (`buf` NULL with `len` 0 asks for the size only). Text is UTF-8.
+ * `SOS_ERR_BUFFER_TOO_SMALL` (`buf` NULL with `len` 0 asks for the size only), which leaves
+ * the thread's `sos_last_error` as it was. Text is UTF-8.
  *
  * # Safety
  * `plan` is NULL or live; `buf` is NULL or writable for `len` bytes; `needed` is NULL or

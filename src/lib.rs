@@ -41,6 +41,7 @@ pub mod router;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
+pub mod text;
 pub mod wire;
 
 pub use observation::{

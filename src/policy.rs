@@ -13,6 +13,7 @@ use crate::observation::{ComponentId, FactClass, PsapId};
 use crate::route::{
     set_bits, Capabilities, Media, MediaSet, RouteId, RouteKind, RouteSet, MAX_ROUTES,
 };
+use crate::text::{cut_owned, MAX_ERROR_LEN};
 
 /// Most components one policy may declare.
 pub const MAX_COMPONENTS: usize = 32;
@@ -52,10 +53,20 @@ fn invalid(
     value: impl std::fmt::Debug,
     reason: impl Into<String>,
 ) -> PolicyError {
+    // Each part cut so the whole message stays within `text::MAX_ERROR_LEN`: the value is the
+    // caller's (a megabyte name, guidance text), and the message is quoted into logs.
     PolicyError::Invalid {
-        field: field.into(),
-        value: format!("{value:?}"),
-        reason: reason.into(),
+        field: cut_owned(field.into(), 200),
+        value: cut_owned(format!("{value:?}"), 512),
+        reason: cut_owned(reason.into(), 200),
+    }
+}
+
+/// A parser's message, cut: TOML quotes the whole offending line, which can be megabytes.
+fn parse_error(format: &'static str, message: String) -> PolicyError {
+    PolicyError::Parse {
+        format,
+        message: cut_owned(message, MAX_ERROR_LEN - 64),
     }
 }
 
@@ -459,19 +470,15 @@ impl Policy {
 
     /// Parses and validates a TOML policy.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
-        let spec: PolicySpec = toml::from_str(text).map_err(|e| PolicyError::Parse {
-            format: "TOML",
-            message: e.to_string().trim_end().to_owned(),
-        })?;
+        let spec: PolicySpec = toml::from_str(text)
+            .map_err(|e| parse_error("TOML", e.to_string().trim_end().to_owned()))?;
         Policy::from_spec(spec)
     }
 
     /// Parses and validates a JSON policy.
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
-        let spec: PolicySpec = serde_json::from_str(text).map_err(|e| PolicyError::Parse {
-            format: "JSON",
-            message: e.to_string(),
-        })?;
+        let spec: PolicySpec =
+            serde_json::from_str(text).map_err(|e| parse_error("JSON", e.to_string()))?;
         Policy::from_spec(spec)
     }
 

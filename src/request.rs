@@ -60,8 +60,10 @@ const SUB_SERVICES: [(&str, EmergencyService); 9] = [
 /// A dialled string that is not an emergency number or service URN.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RequestError {
-    /// Not an emergency number or `urn:service:sos` URN.
-    #[error("dialled {0:?} is not an emergency number (911, 112, 999, 000, 110, 119, 08) or an urn:service:sos URN")]
+    /// Not an emergency number or `urn:service:sos` URN. Holds the dialled string, cut to
+    /// [`MAX_ERROR_LEN`](crate::text::MAX_ERROR_LEN) bytes; the message quotes at most 512 bytes
+    /// of it.
+    #[error("dialled {} is not an emergency number (911, 112, 999, 000, 110, 119, 08) or an urn:service:sos URN", crate::text::quoted(.0, 512))]
     NotEmergency(String),
 }
 
@@ -84,7 +86,11 @@ impl EmergencyService {
             return Ok(service);
         }
         let s = dialled.trim();
-        let not_emergency = || RequestError::NotEmergency(dialled.to_owned());
+        let not_emergency = || {
+            RequestError::NotEmergency(
+                crate::text::cut(dialled, crate::text::MAX_ERROR_LEN).into_owned(),
+            )
+        };
         if let Some(rest) = strip_prefix_ignore_case(s, "urn:service:") {
             let Some(sub) = strip_prefix_ignore_case(rest, "sos") else {
                 return Err(not_emergency());

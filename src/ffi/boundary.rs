@@ -5,10 +5,14 @@ use std::cell::RefCell;
 use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::text::{cut, MAX_ERROR_LEN};
+
 /// What a call came to. Every export that can fail returns one.
 ///
 /// The values are part of the ABI: they are never renumbered and never reused. On any value other
-/// than `SOS_OK` and `SOS_DONE`, `sos_last_error` gives a message naming the offending argument.
+/// than `SOS_OK`, `SOS_DONE` and `SOS_ERR_BUFFER_TOO_SMALL`, `sos_last_error` gives a message
+/// naming the offending argument, at most 1024 bytes long (a longer one is cut on a UTF-8
+/// boundary and ends in "… (cut)").
 /// cbindgen:rename-all=None
 #[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,7 +34,9 @@ pub enum sos_status {
     /// An observation batch or outcome was rejected; the state is as it was.
     SOS_ERR_UPDATE = 6,
     /// The caller's buffer is too small; nothing was written to it, and the size needed
-    /// (including the terminating NUL) was written to `needed`.
+    /// (including the terminating NUL) was written to `needed`. This status (a size query with
+    /// `NULL, 0` included) leaves `sos_last_error` as it was, so the failure before it can
+    /// still be read.
     SOS_ERR_BUFFER_TOO_SMALL = 7,
     /// A call session was used out of order (an attempt still in flight, nothing to report).
     SOS_ERR_SESSION = 8,
@@ -110,12 +116,17 @@ thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
+/// Stores `message` as the thread's last error, cut to [`MAX_ERROR_LEN`] bytes: messages quote
+/// input (a TOML line, a dialled string), and a 10 MB message helps no log and no C buffer.
 pub(crate) fn set_last_error(message: &str) {
+    let message = cut(message, MAX_ERROR_LEN);
     // `try_with`: during thread teardown the slot may be gone; the status still tells the caller.
     let _ = LAST_ERROR.try_with(|e| {
         if let Ok(mut e) = e.try_borrow_mut() {
             e.clear();
-            e.push_str(message);
+            e.push_str(&message);
+            // A once-huge message would otherwise keep its capacity for the thread's life.
+            e.shrink_to(MAX_ERROR_LEN);
         }
     });
 }
@@ -132,7 +143,11 @@ pub(crate) fn run(body: impl FnOnce() -> Outcome) -> sos_status {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(status)) => status,
         Ok(Err(failure)) => {
-            set_last_error(&failure.message);
+            // A buffer too small is how a caller asks a text getter for the size (`NULL, 0`): it
+            // must not replace the failure the caller is about to read with `sos_last_error`.
+            if failure.status != sos_status::SOS_ERR_BUFFER_TOO_SMALL {
+                set_last_error(&failure.message);
+            }
             failure.status
         }
         Err(payload) => {
@@ -272,9 +287,10 @@ pub(crate) unsafe fn copy_text(
     let want = value.len() + 1;
     *needed = want;
     if len < want {
+        // No message: this status leaves the thread's last error as it was (see `run`).
         return Err(Failure::new(
             sos_status::SOS_ERR_BUFFER_TOO_SMALL,
-            format!("the buffer holds {len} bytes; {want} are needed, with the NUL"),
+            String::new(),
         ));
     }
     std::ptr::copy_nonoverlapping(value.as_ptr(), buf.cast::<u8>(), value.len());

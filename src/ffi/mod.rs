@@ -69,7 +69,10 @@ pub extern "C" fn sos_status_name(status: u32) -> *const c_char {
 
 /// Copies the message of the calling thread's last failure into `buf` (see `sos_plan_explain`
 /// for the buffer contract): the argument or field at fault and why. Empty before any failure.
-/// It is not cleared by later successes, and this call does not change it.
+/// It is not cleared by later successes, nor replaced by `SOS_ERR_BUFFER_TOO_SMALL` from any
+/// text getter (so a size query never loses the error being logged), and this call does not
+/// change it. At most 1024 bytes plus the NUL: a longer message is cut on a UTF-8 boundary and
+/// ends in "… (cut)".
 ///
 /// # Safety
 /// `buf` is NULL or writable for `len` bytes; `needed` is NULL or writable.

@@ -588,6 +588,85 @@ static void test_requests(sos_router *router)
     sos_plan_free(p);
 }
 
+/* Whether `message` was cut: the cut mark, at its end or where a quoted value was cut. */
+static int was_cut(const char *message)
+{
+    return strstr(message, "\xe2\x80\xa6 (cut)") != NULL; /* "… (cut)" in UTF-8 */
+}
+
+/* Error messages are at most 1024 bytes, cut with a mark; a size query or a buffer too small on
+ * any text getter leaves the last error as it was. */
+static void test_error_text(void)
+{
+    sos_router *router = NULL;
+    EXPECT(sos_router_new_from_policy(SMALL_POLICY, strlen(SMALL_POLICY), SOS_POLICY_FORMAT_TOML,
+                                      &router),
+           SOS_OK);
+    sos_plan *p = NULL;
+    sos_call_request req = voice_request(20, 1000);
+    EXPECT(sos_router_plan(router, &req, &p), SOS_OK);
+
+    /* "Not an emergency" quotes the dialled string: 5 MB of it. */
+    size_t huge_len = (size_t)5 << 20;
+    char *huge = malloc(huge_len + 64);
+    CHECK(huge != NULL);
+    if (huge == NULL) {
+        return;
+    }
+    memset(huge, '4', huge_len);
+    req.dialled = huge;
+    req.dialled_len = huge_len;
+    sos_plan *none = BAD_PLAN;
+    EXPECT(sos_router_plan(router, &req, &none), SOS_ERR_NOT_EMERGENCY);
+    CHECK(none == BAD_PLAN);
+    size_t needed = 0;
+    EXPECT(sos_last_error(NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed > 100 && needed <= 1025);
+    char message[1025];
+    EXPECT(sos_last_error(message, sizeof message, &needed), SOS_OK);
+    CHECK(strlen(message) <= 1024 && was_cut(message));
+    CHECK(strstr(message, "4444") != NULL);
+
+    /* A policy whose one line is 2 MB: TOML quotes the line, the message does not. */
+    size_t line_len = (size_t)2 << 20;
+    memcpy(huge, "name = \"", 8);
+    memset(huge + 8, 'x', line_len);
+    memcpy(huge + 8 + line_len, "\" oops\n", 7);
+    EXPECT(sos_router_load_policy(router, huge, line_len + 15, SOS_POLICY_FORMAT_TOML, NULL),
+           SOS_ERR_POLICY);
+    EXPECT(sos_last_error(message, sizeof message, &needed), SOS_OK);
+    CHECK(needed <= 1025 && strlen(message) <= 1024);
+    free(huge);
+
+    /* The failure an integrator is about to log ... */
+    EXPECT(sos_router_load_policy(router, "name = [", 8, SOS_POLICY_FORMAT_TOML, NULL),
+           SOS_ERR_POLICY);
+    char before[1025];
+    EXPECT(sos_last_error(before, sizeof before, &needed), SOS_OK);
+    CHECK(strstr(before, "TOML") != NULL);
+    /* ... survives every text getter's size query and too-small buffer. */
+    char small[2];
+    EXPECT(sos_plan_explain(p, NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_plan_explain(p, small, sizeof small, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_plan_guidance_text(p, NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_plan_guidance_number(p, 0, small, sizeof small, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_plan_route_name(p, 7, NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_router_route_name(router, 8, small, sizeof small, &needed),
+           SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_router_policy_name(router, NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_last_error(small, sizeof small, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    sos_plan_free(p);
+    sos_router_free(router);
+}
+
 static void test_policy_error_keeps_policy(void)
 {
     sos_router *router = NULL;
@@ -870,6 +949,7 @@ int main(void)
     sos_router_free(router);
 
     test_policy_error_keeps_policy();
+    test_error_text();
     test_wire_updates();
     test_threads();
 

@@ -1,0 +1,215 @@
+//! The edges of issue 11 ("Ready for 1.0"): bounded error text, size queries that keep the last
+//! error, one status per kind of fault, dialled strings as dialers really send them, bounded
+//! inputs. The same contracts are checked from C in `tests/c/ffi_test.c`.
+
+use std::ffi::c_char;
+
+use sosroute::ffi::*;
+use sosroute::policy::US_HANDSET_TOML;
+use sosroute::text::{CUT_MARK, MAX_ERROR_LEN};
+use sosroute::{CallRequest, Capabilities, Media, Policy};
+
+/// The calling thread's `sos_last_error`, through the C ABI.
+fn last_error() -> String {
+    let mut needed = 0usize;
+    // SAFETY: a size query: NULL with 0, and a valid `needed`.
+    let s = unsafe { sos_last_error(std::ptr::null_mut(), 0, &mut needed) };
+    assert!(
+        s == sos_status::SOS_ERR_BUFFER_TOO_SMALL || s == sos_status::SOS_OK,
+        "{s:?}"
+    );
+    let mut buf = vec![0 as c_char; needed];
+    // SAFETY: `buf` holds `needed` bytes.
+    let s = unsafe { sos_last_error(buf.as_mut_ptr(), buf.len(), &mut needed) };
+    assert_eq!(s, sos_status::SOS_OK);
+    // SAFETY: sos_last_error wrote a NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+        .to_str()
+        .expect("messages are UTF-8")
+        .to_owned()
+}
+
+fn new_router() -> *mut sos_router {
+    let mut r: *mut sos_router = std::ptr::null_mut();
+    // SAFETY: a valid out-pointer.
+    assert_eq!(unsafe { sos_router_new(&mut r) }, sos_status::SOS_OK);
+    r
+}
+
+fn load(router: *mut sos_router, text: &[u8], format: u32) -> sos_status {
+    // SAFETY: a live router and `text.len()` readable bytes.
+    unsafe {
+        sos_router_load_policy(
+            router,
+            text.as_ptr().cast(),
+            text.len(),
+            format,
+            std::ptr::null_mut(),
+        )
+    }
+}
+
+fn request(dialled: &[u8]) -> sos_call_request {
+    sos_call_request {
+        struct_size: std::mem::size_of::<sos_call_request>() as u32,
+        media: sos_media::Voice as u32,
+        call_id: 1,
+        dialled: dialled.as_ptr().cast(),
+        dialled_len: dialled.len(),
+        capabilities: SOS_CAP_SMS,
+        psap: 0,
+        now_ms: 1_000,
+    }
+}
+
+fn assert_cut(message: &str) {
+    assert!(message.len() <= MAX_ERROR_LEN, "{} bytes", message.len());
+    assert!(message.ends_with(CUT_MARK), "{message}");
+}
+
+/// A policy whose one TOML line is 12 MB: the parser quotes the line, the message must not.
+#[test]
+fn a_huge_policy_gives_a_bounded_message_in_rust_and_in_c() {
+    let huge = format!("name = \"{}\" oops\n", "x".repeat(12 << 20));
+    let e = Policy::from_toml(&huge).unwrap_err().to_string();
+    assert!(e.starts_with("policy is not valid TOML"), "{}", &e[..100]);
+    assert_cut(&e);
+    // A route name 2 MB long: the value quoted in the refusal is cut.
+    let long_name = US_HANDSET_TOML.replacen(
+        "name = \"home\"\n",
+        &format!("name = \"{}\"\n", "é".repeat(1 << 20)),
+        1,
+    );
+    assert_ne!(long_name, US_HANDSET_TOML);
+    let Err(e) = Policy::from_toml(&long_name) else {
+        panic!("a 2 MB route name is refused");
+    };
+    let e = e.to_string();
+    assert!(e.len() <= MAX_ERROR_LEN, "{}", e.len());
+    assert!(e.contains(CUT_MARK) && e.contains("route[0].name"), "{e}");
+
+    let router = new_router();
+    let too_big_for_the_limit_too = huge.as_bytes();
+    assert_eq!(
+        load(
+            router,
+            too_big_for_the_limit_too,
+            sos_policy_format::Toml as u32
+        ),
+        sos_status::SOS_ERR_POLICY
+    );
+    assert!(last_error().len() <= MAX_ERROR_LEN);
+    // SAFETY: a live handle, freed once.
+    unsafe { sos_router_free(router) };
+}
+
+/// "Not an emergency" quotes the dialled string: 5 MB dialled, at most 1 KiB of message.
+#[test]
+fn a_huge_dialled_string_gives_a_bounded_message() {
+    let dialled = "4".repeat(5 << 20);
+    let e = CallRequest::new(1, &dialled, Media::Voice, Capabilities::NONE, 0).unwrap_err();
+    let message = e.to_string();
+    assert!(message.len() <= MAX_ERROR_LEN, "{}", message.len());
+    assert!(message.contains(CUT_MARK), "{message}");
+    // Escaping (a control character quotes to six bytes) is cut after it is done.
+    let controls = "\u{1}".repeat(4000);
+    let e = CallRequest::new(1, &controls, Media::Voice, Capabilities::NONE, 0).unwrap_err();
+    assert!(e.to_string().len() <= MAX_ERROR_LEN);
+
+    let router = new_router();
+    let mut plan: *mut sos_plan = std::ptr::null_mut();
+    let r = request(dialled.as_bytes());
+    // SAFETY: a live router, a request whose `dialled` is readable, a valid out-pointer.
+    let s = unsafe { sos_router_plan(router, &r, &mut plan) };
+    assert_eq!(s, sos_status::SOS_ERR_NOT_EMERGENCY);
+    let message = last_error();
+    assert!(message.len() <= MAX_ERROR_LEN, "{}", message.len());
+    // SAFETY: a live handle, freed once.
+    unsafe { sos_router_free(router) };
+}
+
+/// A multi-byte character straddling the limit is never split.
+#[test]
+fn messages_are_cut_on_a_utf8_boundary() {
+    for pad in 0..4 {
+        let dialled = format!("{}{}", "4".repeat(pad), "€".repeat(2000));
+        let router = new_router();
+        let mut plan: *mut sos_plan = std::ptr::null_mut();
+        let r = request(dialled.as_bytes());
+        // SAFETY: as above.
+        let s = unsafe { sos_router_plan(router, &r, &mut plan) };
+        assert_eq!(s, sos_status::SOS_ERR_NOT_EMERGENCY);
+        // `last_error` checks the text is UTF-8.
+        assert!(last_error().len() <= MAX_ERROR_LEN);
+        // SAFETY: a live handle, freed once.
+        unsafe { sos_router_free(router) };
+    }
+}
+
+/// A size query, or a buffer too small, on any text getter keeps the thread's last error.
+#[test]
+fn size_queries_do_not_replace_the_last_error() {
+    let router = new_router();
+    let mut plan: *mut sos_plan = std::ptr::null_mut();
+    let r = request(b"911");
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { sos_router_plan(router, &r, &mut plan) },
+        sos_status::SOS_OK
+    );
+    // The failure the integrator wants to log.
+    assert_eq!(
+        load(router, b"name = [", sos_policy_format::Toml as u32),
+        sos_status::SOS_ERR_POLICY
+    );
+    let before = last_error();
+    assert!(before.contains("TOML"), "{before}");
+    let mut needed = 0usize;
+    let mut small = [0 as c_char; 2];
+    let small = small.as_mut_ptr();
+    let null = std::ptr::null_mut();
+    let n = &mut needed as *mut usize;
+    // The shipped policy has no guidance numbers: that getter is checked from C, with a policy
+    // that has some.
+    // SAFETY (every closure): live handles; NULL with 0 or a 2-byte buffer; a valid `needed`.
+    let getters: [(&str, &dyn Fn() -> sos_status); 8] = [
+        ("explain, size query", &|| unsafe {
+            sos_plan_explain(plan, null, 0, n)
+        }),
+        ("explain, 2 bytes", &|| unsafe {
+            sos_plan_explain(plan, small, 2, n)
+        }),
+        ("guidance text", &|| unsafe {
+            sos_plan_guidance_text(plan, null, 0, n)
+        }),
+        ("plan route name", &|| unsafe {
+            sos_plan_route_name(plan, 1, null, 0, n)
+        }),
+        ("policy name", &|| unsafe {
+            sos_router_policy_name(router, null, 0, n)
+        }),
+        ("router route name", &|| unsafe {
+            sos_router_route_name(router, 1, small, 2, n)
+        }),
+        ("last error, size query", &|| unsafe {
+            sos_last_error(null, 0, n)
+        }),
+        ("last error, 2 bytes", &|| unsafe {
+            sos_last_error(small, 2, n)
+        }),
+    ];
+    for (what, getter) in getters {
+        assert_eq!(getter(), sos_status::SOS_ERR_BUFFER_TOO_SMALL, "{what}");
+        assert_eq!(last_error(), before, "{what} replaced the last error");
+    }
+    // A real fault in a getter still replaces it.
+    // SAFETY: a live plan; NULL with a non-zero length is the fault under test.
+    let s = unsafe { sos_plan_explain(plan, null, 5, &mut needed) };
+    assert_eq!(s, sos_status::SOS_ERR_NULL);
+    assert!(last_error().contains("`buf`"));
+    // SAFETY: live handles, freed once.
+    unsafe {
+        sos_plan_free(plan);
+        sos_router_free(router);
+    }
+}
