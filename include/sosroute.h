@@ -34,8 +34,13 @@
 /**
  * Version of the C ABI this header describes: raised on any change a C caller compiled against
  * an older header could notice. Compare with `sos_abi_version()` at start-up.
+ *
+ * 2: one status per kind of fault (see `sos_status`): a signal level off the scale and PSAP 0
+ * are `SOS_ERR_INVALID_ARG` at any value, an undeclared component id `SOS_ERR_UPDATE` at any
+ * value, a dialled string or component name that is not UTF-8 `SOS_ERR_NOT_EMERGENCY` /
+ * `SOS_ERR_NOT_FOUND`; `SOS_ERR_BUFFER_TOO_SMALL` leaves `sos_last_error` as it was.
  */
-#define SOSROUTE_ABI_VERSION 1
+#define SOSROUTE_ABI_VERSION 2
 
 /**
  * Capability flag: a second SIM with its own network.
@@ -564,20 +569,28 @@ enum sos_status
      */
     SOS_ERR_NULL = 2,
     /**
-     * An argument is out of range: an integer that is not a value of its enum, unknown flag
-     * bits, a `struct_size` too small, an index past the end, text that is not UTF-8.
+     * An argument no router could accept, whatever its policy and state: an integer that is
+     * not a value of its enum, a flag other than 0 or 1, a signal level other than 0..=4 or
+     * `SOS_SIGNAL_UNKNOWN` (5 and 256 alike), PSAP id 0 in an observation, a code above 65535,
+     * unknown flag bits, a `struct_size` too small, an index past the end, a length above its
+     * documented limit. A bug in the caller: retrying will not help.
      */
     SOS_ERR_INVALID_ARG = 3,
     /**
-     * The dialled string is not an emergency number or `urn:service:sos` URN.
+     * The dialled string is not an emergency number or `urn:service:sos` URN (a string that is
+     * not UTF-8 included), and the request does not carry `SOS_REQUEST_DIALER_EMERGENCY`.
      */
     SOS_ERR_NOT_EMERGENCY = 4,
     /**
-     * A policy text was rejected; the policy in force stays in force.
+     * A policy text was rejected, for anything in its content: not UTF-8, too large, a syntax
+     * error, a field out of range. The policy in force stays in force.
      */
     SOS_ERR_POLICY = 5,
     /**
-     * An observation batch or outcome was rejected; the state is as it was.
+     * An observation batch or outcome was rejected against the policy in force: a component
+     * or route id it does not declare (of any size: 65535 and 65536 alike), a fact its subject
+     * cannot have; any refusal of a wire-format batch. The state is as it was; the same update
+     * may be accepted under another policy.
      */
     SOS_ERR_UPDATE = 6,
     /**
@@ -592,7 +605,8 @@ enum sos_status
      */
     SOS_ERR_SESSION = 8,
     /**
-     * No such component or route under the policy in force.
+     * No such component or route under the policy in force (a name that is not UTF-8
+     * included: no policy declares one).
      */
     SOS_ERR_NOT_FOUND = 9,
     /**
@@ -1105,7 +1119,8 @@ sos_status sos_router_policy_name(const struct sos_router *router,
 
 /**
  * The id, under the policy in force, of the component called `name` (`name_len` bytes, e.g.
- * `home_core`), for `sos_observation.id`. `SOS_ERR_NOT_FOUND` if the policy has none.
+ * `home_core`), for `sos_observation.id`. `SOS_ERR_NOT_FOUND` if the policy has none (a name
+ * that is not UTF-8 included).
  *
  * # Safety
  * `router` is NULL or live; `name` is NULL or points to `name_len` readable bytes; `id_out` is
@@ -1131,8 +1146,9 @@ sos_status sos_router_route_name(const struct sos_router *router,
                                  size_t *needed);
 
 /**
- * Applies one observation. On `SOS_ERR_INVALID_ARG` / `SOS_ERR_UPDATE` nothing changes. On
- * success `*epoch_out` (may be NULL) is the new state epoch.
+ * Applies one observation. On `SOS_ERR_INVALID_ARG` (a value no policy accepts) or
+ * `SOS_ERR_UPDATE` (refused by the policy in force) nothing changes. On success `*epoch_out`
+ * (may be NULL) is the new state epoch.
  *
  * # Safety
  * `router` is NULL or live; `observation` is NULL or points to a `sos_observation` of
@@ -1193,9 +1209,9 @@ sos_status sos_router_record_outcome(const struct sos_router *router,
 /**
  * Plans a call on the latest state. The plan is the caller's: free it with `sos_plan_free`.
  *
- * `SOS_ERR_NOT_EMERGENCY` if `request->dialled` is not an emergency number or service URN;
- * `SOS_ERR_INVALID_ARG` for a `struct_size` too small, a `media` that is not a `sos_media`,
- * capability bits no `SOS_CAP_*` defines, or a dialled string that is not UTF-8.
+ * `SOS_ERR_NOT_EMERGENCY` if `request->dialled` is not an emergency number or service URN
+ * (or not UTF-8); `SOS_ERR_INVALID_ARG` for a `struct_size` too small, a `media` that is not a
+ * `sos_media`, or capability bits no `SOS_CAP_*` defines.
  *
  * # Safety
  * `router` is NULL or live; `request` is NULL or points to a `sos_call_request` of

@@ -495,6 +495,7 @@ impl Policy {
         if spec.name.trim().is_empty() {
             return Err(invalid("name", &spec.name, "must not be empty"));
         }
+        check_text("name", &spec.name)?;
         let budget_ms = seconds("budget.total_s", spec.budget.total_s, 1.0)?;
         if let Some(rounds @ (0 | 11..)) = spec.budget.max_rounds {
             return Err(invalid("budget.max_rounds", rounds, "must be 1..=10"));
@@ -739,7 +740,21 @@ fn seconds(field: &str, s: f64, min: f64) -> Result<u64, PolicyError> {
     Ok((s * 1000.0).round() as u64)
 }
 
+/// Refuses text a C caller would read short: C strings end at the first NUL, so a name or a
+/// sentence with one inside (JSON `\u0000`) would reach a C log or screen cut, silently.
+fn check_text(field: &str, text: &str) -> Result<(), PolicyError> {
+    match text.bytes().position(|b| b == 0) {
+        Some(at) => Err(invalid(
+            field,
+            text,
+            format!("contains a NUL character (U+0000) at byte {at}; C callers would read the text only up to it"),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn check_name(field: &str, name: &str) -> Result<(), PolicyError> {
+    check_text(field, name)?;
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -945,6 +960,7 @@ fn compile_guidance(field: &str, spec: &GuidanceSpec) -> Result<Guidance, Policy
             "must not be empty",
         ));
     }
+    check_text(&format!("{field}.text"), &spec.text)?;
     for (k, n) in spec.numbers.iter().enumerate() {
         let ok = !n.is_empty()
             && n.bytes()

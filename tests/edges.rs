@@ -213,3 +213,180 @@ fn size_queries_do_not_replace_the_last_error() {
         sos_router_free(router);
     }
 }
+
+fn observe(router: *mut sos_router, o: sos_observation) -> sos_status {
+    let mut epoch = 0u64;
+    // SAFETY: a live router and a valid observation and out-pointer.
+    unsafe { sos_router_observe(router, &o, &mut epoch) }
+}
+
+fn radio(id: u32, signal: u32) -> sos_observation {
+    sos_observation {
+        struct_size: std::mem::size_of::<sos_observation>() as u32,
+        subject: sos_subject::Component as u32,
+        id,
+        fact: sos_fact::Radio as u32,
+        state: sos_radio_state::InService as u32,
+        signal,
+        flag: 0,
+        rtt_ms: 0,
+        at_ms: 1_000,
+    }
+}
+
+/// One kind of fault, one status, whatever the size of the value.
+#[test]
+fn the_same_fault_gives_the_same_status() {
+    let router = new_router();
+    // A signal level above the scale: a bad argument under any policy.
+    for signal in [5, 6, 254, 256, u32::MAX] {
+        assert_eq!(
+            observe(router, radio(0, signal)),
+            sos_status::SOS_ERR_INVALID_ARG,
+            "signal {signal}"
+        );
+        assert!(last_error().contains(".signal"), "{}", last_error());
+    }
+    for signal in [0, 4, SOS_SIGNAL_UNKNOWN] {
+        assert_eq!(observe(router, radio(0, signal)), sos_status::SOS_OK);
+    }
+    // A component the policy in force does not declare: an update refused, however large.
+    for id in [31, 65_535, 65_536, u32::MAX] {
+        assert_eq!(
+            observe(router, radio(id, 2)),
+            sos_status::SOS_ERR_UPDATE,
+            "component {id}"
+        );
+        assert!(last_error().contains("not declared"), "{}", last_error());
+    }
+    // Routes the same, in outcomes.
+    for route in [999, 65_535, 65_536, u32::MAX] {
+        // SAFETY: a live router.
+        let s = unsafe {
+            sos_router_record_outcome(
+                router,
+                route,
+                sos_outcome::TimedOut as u32,
+                0,
+                0,
+                1_000,
+                std::ptr::null_mut(),
+            )
+        };
+        assert_eq!(s, sos_status::SOS_ERR_UPDATE, "route {route}");
+    }
+    // PSAP 0 means "not known": a bad argument under any policy.
+    let psap0 = sos_observation {
+        subject: sos_subject::Psap as u32,
+        id: 0,
+        fact: sos_fact::Psap as u32,
+        state: sos_psap_state::Normal as u32,
+        ..radio(0, 0)
+    };
+    assert_eq!(observe(router, psap0), sos_status::SOS_ERR_INVALID_ARG);
+    assert!(last_error().contains("PSAP id 0"));
+    // SAFETY: a live handle, freed once.
+    unsafe { sos_router_free(router) };
+}
+
+/// Text that is not UTF-8 gets the status of its argument's domain, as any other bad content.
+#[test]
+fn text_that_is_not_utf8_gets_the_status_of_what_it_is_for() {
+    let router = new_router();
+    assert_eq!(
+        load(router, b"name = \"\xff\"", sos_policy_format::Toml as u32),
+        sos_status::SOS_ERR_POLICY
+    );
+    assert!(last_error().contains("not UTF-8"), "{}", last_error());
+    let mut plan: *mut sos_plan = std::ptr::null_mut();
+    let r = request(b"9\xff1");
+    // SAFETY: a live router, a readable request, a valid out-pointer.
+    let s = unsafe { sos_router_plan(router, &r, &mut plan) };
+    assert_eq!(s, sos_status::SOS_ERR_NOT_EMERGENCY);
+    assert!(plan.is_null());
+    let mut id = 77u32;
+    // SAFETY: a live router, 2 readable bytes, a valid out-pointer.
+    let s = unsafe { sos_router_component_id(router, b"\xff\xfe".as_ptr().cast(), 2, &mut id) };
+    assert_eq!(s, sos_status::SOS_ERR_NOT_FOUND);
+    assert_eq!(id, 77);
+    // SAFETY: a live handle, freed once.
+    unsafe { sos_router_free(router) };
+}
+
+/// A NUL inside a name or a sentence would cut it short for every C reader: refused, naming the
+/// field, in TOML and in JSON.
+#[test]
+fn names_and_text_with_a_nul_are_refused_naming_the_field() {
+    let cases = [
+        (
+            "name = \"us-handset\"",
+            "name = \"us\\u0000handset\"",
+            "`name`",
+        ),
+        (
+            "name = \"home\"\n",
+            "name = \"ho\\u0000me\"\n",
+            "route[0].name",
+        ),
+        (
+            "name = \"home_ran\"",
+            "name = \"home\\u0000ran\"",
+            "component[0].name",
+        ),
+        (
+            "text = \"If the call",
+            "text = \"\\u0000If the call",
+            "guidance.text",
+        ),
+    ];
+    for (from, to, field) in cases {
+        assert!(US_HANDSET_TOML.contains(from), "{from}");
+        let toml = US_HANDSET_TOML.replacen(from, to, 1);
+        let Err(e) = Policy::from_toml(&toml) else {
+            panic!("{to} is refused");
+        };
+        let e = e.to_string();
+        assert!(e.contains(field) && e.contains("NUL"), "{e}");
+    }
+    // JSON, and a jurisdiction's guidance.
+    let mut spec = Policy::us_default().spec().clone();
+    spec.jurisdiction.push(sosroute::policy::JurisdictionSpec {
+        psap: 7,
+        preference: None,
+        guidance: Some(sosroute::policy::GuidanceSpec {
+            text: "Call\u{0}back".into(),
+            numbers: vec![],
+        }),
+    });
+    let json = serde_json::to_string(&spec).unwrap();
+    assert!(json.contains("\\u0000"));
+    let e = Policy::from_json(&json).unwrap_err().to_string();
+    assert!(
+        e.contains("jurisdiction[0].guidance.text") && e.contains("NUL"),
+        "{e}"
+    );
+}
+
+/// A refused wire batch names the record once, by its position in the batch.
+#[test]
+fn a_refused_wire_batch_names_the_record_one_way() {
+    use sosroute::{ComponentId, Fact, Observation, RadioState, SignalLevel, Update};
+    let radio = |c: u16| {
+        Update::Observe(Observation::component(
+            ComponentId(c),
+            Fact::Radio {
+                state: RadioState::InService,
+                signal: SignalLevel(2),
+            },
+            1_000,
+        ))
+    };
+    let bytes = sosroute::wire::encode(&[radio(0), radio(31)]).unwrap();
+    let router = sosroute::Router::new(Policy::us_default());
+    let e = sosroute::wire::apply(&router, &bytes)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("record 1 at byte "), "{e}");
+    assert!(!e.contains("update"), "{e}");
+    assert!(e.contains("component 31 is not declared"), "{e}");
+}

@@ -24,14 +24,22 @@ pub enum sos_status {
     SOS_DONE = 1,
     /// A pointer argument that must not be NULL was NULL.
     SOS_ERR_NULL = 2,
-    /// An argument is out of range: an integer that is not a value of its enum, unknown flag
-    /// bits, a `struct_size` too small, an index past the end, text that is not UTF-8.
+    /// An argument no router could accept, whatever its policy and state: an integer that is
+    /// not a value of its enum, a flag other than 0 or 1, a signal level other than 0..=4 or
+    /// `SOS_SIGNAL_UNKNOWN` (5 and 256 alike), PSAP id 0 in an observation, a code above 65535,
+    /// unknown flag bits, a `struct_size` too small, an index past the end, a length above its
+    /// documented limit. A bug in the caller: retrying will not help.
     SOS_ERR_INVALID_ARG = 3,
-    /// The dialled string is not an emergency number or `urn:service:sos` URN.
+    /// The dialled string is not an emergency number or `urn:service:sos` URN (a string that is
+    /// not UTF-8 included), and the request does not carry `SOS_REQUEST_DIALER_EMERGENCY`.
     SOS_ERR_NOT_EMERGENCY = 4,
-    /// A policy text was rejected; the policy in force stays in force.
+    /// A policy text was rejected, for anything in its content: not UTF-8, too large, a syntax
+    /// error, a field out of range. The policy in force stays in force.
     SOS_ERR_POLICY = 5,
-    /// An observation batch or outcome was rejected; the state is as it was.
+    /// An observation batch or outcome was rejected against the policy in force: a component
+    /// or route id it does not declare (of any size: 65535 and 65536 alike), a fact its subject
+    /// cannot have; any refusal of a wire-format batch. The state is as it was; the same update
+    /// may be accepted under another policy.
     SOS_ERR_UPDATE = 6,
     /// The caller's buffer is too small; nothing was written to it, and the size needed
     /// (including the terminating NUL) was written to `needed`. This status (a size query with
@@ -40,7 +48,8 @@ pub enum sos_status {
     SOS_ERR_BUFFER_TOO_SMALL = 7,
     /// A call session was used out of order (an attempt still in flight, nothing to report).
     SOS_ERR_SESSION = 8,
-    /// No such component or route under the policy in force.
+    /// No such component or route under the policy in force (a name that is not UTF-8
+    /// included: no policy declares one).
     SOS_ERR_NOT_FOUND = 9,
     /// The library panicked; the call had no effect and the handles stay usable.
     SOS_ERR_PANIC = 10,

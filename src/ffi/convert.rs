@@ -45,8 +45,12 @@ pub(crate) unsafe fn request(r: &sos_call_request) -> Result<CallRequest, Failur
     // A number as dialled is ASCII: looked up before the UTF-8 check, which costs more.
     let service = match EmergencyService::of_number(dialled) {
         Some(service) => service,
-        None => EmergencyService::recognise(utf8(dialled, "request->dialled")?)
-            .map_err(|e| Failure::new(sos_status::SOS_ERR_NOT_EMERGENCY, e.to_string()))?,
+        // Not UTF-8 is one more string that is not an emergency number: the same status.
+        None => EmergencyService::recognise(
+            utf8(dialled, "request->dialled")
+                .map_err(|f| Failure::new(sos_status::SOS_ERR_NOT_EMERGENCY, f.message))?,
+        )
+        .map_err(|e| Failure::new(sos_status::SOS_ERR_NOT_EMERGENCY, e.to_string()))?,
     };
     Ok(CallRequest {
         call_id: r.call_id,
@@ -63,12 +67,28 @@ pub(crate) unsafe fn request(r: &sos_call_request) -> Result<CallRequest, Failur
 pub(crate) fn observation(o: &sos_observation, field: &str) -> Result<Observation, Failure> {
     let subject = match o.subject {
         s if s == sos_subject::Component as u32 => {
+            // An id the policy in force does not declare is SOS_ERR_UPDATE whatever its size: a
+            // monitor a policy change left behind is an operational fault, not a bad argument.
             let id = u16::try_from(o.id).map_err(|_| {
-                Failure::invalid(format!("`{field}.id` = {} is not a component id", o.id))
+                Failure::new(
+                    sos_status::SOS_ERR_UPDATE,
+                    format!(
+                        "`{field}.id` = {}: component {} is not declared by the policy in force",
+                        o.id, o.id
+                    ),
+                )
             })?;
             Subject::Component(ComponentId(id))
         }
-        s if s == sos_subject::Psap as u32 => Subject::Psap(PsapId(o.id)),
+        s if s == sos_subject::Psap as u32 => {
+            // PSAP 0 is never valid (it means "not known"): a bad argument under any policy.
+            if o.id == 0 {
+                return Err(Failure::invalid(format!(
+                    "`{field}.id` = 0: PSAP id 0 means \"not known\" and cannot carry facts"
+                )));
+            }
+            Subject::Psap(PsapId(o.id))
+        }
         s => return Err(not_a(&format!("{field}.subject"), s, "sos_subject")),
     };
     let state = |what: &str| format!("{field}.state ({what})");
@@ -76,12 +96,7 @@ pub(crate) fn observation(o: &sos_observation, field: &str) -> Result<Observatio
         f if f == sos_fact::Radio as u32 => Fact::Radio {
             state: sos_radio_state::to_rust(o.state)
                 .ok_or_else(|| not_a(&state("radio"), o.state, "sos_radio_state"))?,
-            signal: SignalLevel(u8::try_from(o.signal).map_err(|_| {
-                Failure::invalid(format!(
-                    "`{field}.signal` = {} is not 0..=4 or SOS_SIGNAL_UNKNOWN",
-                    o.signal
-                ))
-            })?),
+            signal: signal(o.signal, field)?,
         },
         f if f == sos_fact::Service as u32 => Fact::Service {
             state: sos_service_state::to_rust(o.state)
@@ -114,6 +129,22 @@ pub(crate) fn observation(o: &sos_observation, field: &str) -> Result<Observatio
         fact,
         at_ms: o.at_ms,
     })
+}
+
+/// A signal level: 0..=4 bars or `SOS_SIGNAL_UNKNOWN`, checked here for every value (5 as well
+/// as 256), so that one fault has one status, `SOS_ERR_INVALID_ARG`.
+fn signal(value: u32, field: &str) -> Result<SignalLevel, Failure> {
+    match u8::try_from(value) {
+        Ok(level) if level <= SignalLevel::MAX_BARS || level == SignalLevel::UNKNOWN.0 => {
+            Ok(SignalLevel(level))
+        }
+        _ => Err(Failure::invalid(format!(
+            "`{field}.signal` = {value} is not a signal level (0..={} bars, or \
+             SOS_SIGNAL_UNKNOWN = {})",
+            SignalLevel::MAX_BARS,
+            SignalLevel::UNKNOWN.0
+        ))),
+    }
 }
 
 /// An outcome from its C arguments. `cause` and `code` count only for `SOS_OUTCOME_REJECTED`.

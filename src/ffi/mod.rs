@@ -36,7 +36,12 @@ pub const SOSROUTE_VERSION_MINOR: u32 = 1;
 pub const SOSROUTE_VERSION_PATCH: u32 = 0;
 /// Version of the C ABI this header describes: raised on any change a C caller compiled against
 /// an older header could notice. Compare with `sos_abi_version()` at start-up.
-pub const SOSROUTE_ABI_VERSION: u32 = 1;
+///
+/// 2: one status per kind of fault (see `sos_status`): a signal level off the scale and PSAP 0
+/// are `SOS_ERR_INVALID_ARG` at any value, an undeclared component id `SOS_ERR_UPDATE` at any
+/// value, a dialled string or component name that is not UTF-8 `SOS_ERR_NOT_EMERGENCY` /
+/// `SOS_ERR_NOT_FOUND`; `SOS_ERR_BUFFER_TOO_SMALL` leaves `sos_last_error` as it was.
+pub const SOSROUTE_ABI_VERSION: u32 = 2;
 
 /// The library version, `MAJOR.MINOR.PATCH`, as a static NUL-terminated string.
 #[no_mangle]

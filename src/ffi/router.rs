@@ -168,7 +168,8 @@ pub unsafe extern "C" fn sos_router_policy_name(
 }
 
 /// The id, under the policy in force, of the component called `name` (`name_len` bytes, e.g.
-/// `home_core`), for `sos_observation.id`. `SOS_ERR_NOT_FOUND` if the policy has none.
+/// `home_core`), for `sos_observation.id`. `SOS_ERR_NOT_FOUND` if the policy has none (a name
+/// that is not UTF-8 included).
 ///
 /// # Safety
 /// `router` is NULL or live; `name` is NULL or points to `name_len` readable bytes; `id_out` is
@@ -181,7 +182,9 @@ pub unsafe extern "C" fn sos_router_component_id(
     id_out: *mut u32,
 ) -> sos_status {
     ffi_boundary!(nonnull(router, name, id_out) {
-        let name = text(name, name_len, "name")?;
+        // Not UTF-8 is one more name the policy does not declare: the same status as any other.
+        let name = text(name, name_len, "name")
+            .map_err(|f| Failure::new(sos_status::SOS_ERR_NOT_FOUND, f.message))?;
         let id = self::router(router).component_id(name).ok_or_else(|| {
             Failure::new(
                 sos_status::SOS_ERR_NOT_FOUND,
@@ -229,8 +232,9 @@ pub(crate) fn route_name(policy: &Policy, route: u32) -> Result<&str, Failure> {
         })
 }
 
-/// Applies one observation. On `SOS_ERR_INVALID_ARG` / `SOS_ERR_UPDATE` nothing changes. On
-/// success `*epoch_out` (may be NULL) is the new state epoch.
+/// Applies one observation. On `SOS_ERR_INVALID_ARG` (a value no policy accepts) or
+/// `SOS_ERR_UPDATE` (refused by the policy in force) nothing changes. On success `*epoch_out`
+/// (may be NULL) is the new state epoch.
 ///
 /// # Safety
 /// `router` is NULL or live; `observation` is NULL or points to a `sos_observation` of
@@ -372,9 +376,9 @@ pub unsafe extern "C" fn sos_router_record_outcome(
 
 /// Plans a call on the latest state. The plan is the caller's: free it with `sos_plan_free`.
 ///
-/// `SOS_ERR_NOT_EMERGENCY` if `request->dialled` is not an emergency number or service URN;
-/// `SOS_ERR_INVALID_ARG` for a `struct_size` too small, a `media` that is not a `sos_media`,
-/// capability bits no `SOS_CAP_*` defines, or a dialled string that is not UTF-8.
+/// `SOS_ERR_NOT_EMERGENCY` if `request->dialled` is not an emergency number or service URN
+/// (or not UTF-8); `SOS_ERR_INVALID_ARG` for a `struct_size` too small, a `media` that is not a
+/// `sos_media`, or capability bits no `SOS_CAP_*` defines.
 ///
 /// # Safety
 /// `router` is NULL or live; `request` is NULL or points to a `sos_call_request` of

@@ -281,10 +281,16 @@ static void test_bad_enums(sos_router *router)
     o.subject = 3;
     EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
     o.subject = SOS_SUBJECT_COMPONENT;
-    o.id = 70000; /* not a component id at all */
-    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
-    o.id = 31; /* a component id, but not one the policy declares */
+    /* A component the policy does not declare is an update refused, however large the id. */
+    o.id = 70000;
     EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_UPDATE);
+    o.id = 65536;
+    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_UPDATE);
+    o.id = 65535;
+    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_UPDATE);
+    o.id = 31;
+    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_UPDATE);
+    CHECK(strstr(last_error(), "not declared") != NULL);
     o.id = 0;
     o.fact = 0;
     EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
@@ -296,10 +302,11 @@ static void test_bad_enums(sos_router *router)
     o.state = 5;
     EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
     o.state = SOS_RADIO_STATE_IN_SERVICE;
+    /* A signal level off the scale is a bad argument, whatever its size. */
     o.signal = 256;
     EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
-    o.signal = 5; /* a byte, but above 4 bars: the core's own check */
-    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_UPDATE);
+    o.signal = 5;
+    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
     CHECK(strstr(last_error(), "signal level") != NULL);
     o.signal = 2;
     o.fact = SOS_FACT_SERVICE; /* a service fact for a radio component */
@@ -316,8 +323,8 @@ static void test_bad_enums(sos_router *router)
     o.state = 8;
     EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
     o.state = SOS_PSAP_STATE_NORMAL;
-    o.id = 0; /* PSAP 0 means "not known" */
-    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_UPDATE);
+    o.id = 0; /* PSAP 0 means "not known", under any policy */
+    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
     CHECK(epoch == 77);
 
     /* Outcomes. */
@@ -556,7 +563,7 @@ static void test_buffers(sos_router *router)
     /* Lookups that find nothing. */
     uint32_t id = 77;
     EXPECT(sos_router_component_id(router, "nope", 4, &id), SOS_ERR_NOT_FOUND);
-    EXPECT(sos_router_component_id(router, "\xff\xfe", 2, &id), SOS_ERR_INVALID_ARG);
+    EXPECT(sos_router_component_id(router, "\xff\xfe", 2, &id), SOS_ERR_NOT_FOUND);
     CHECK(id == 77);
     sos_plan_free(p);
 }
@@ -572,9 +579,9 @@ static void test_requests(sos_router *router)
     req.dialled = "911";
     req.dialled_len = 2; /* "91" */
     EXPECT(sos_router_plan(router, &req, &p), SOS_ERR_NOT_EMERGENCY);
-    req.dialled = "\xff\xff\xff";
+    req.dialled = "\xff\xff\xff"; /* not UTF-8: not an emergency number either */
     req.dialled_len = 3;
-    EXPECT(sos_router_plan(router, &req, &p), SOS_ERR_INVALID_ARG);
+    EXPECT(sos_router_plan(router, &req, &p), SOS_ERR_NOT_EMERGENCY);
     CHECK(p == BAD_PLAN);
     /* Not NUL-terminated is fine: the length counts. */
     static const char urn[] = {'u', 'r', 'n', ':', 's', 'e', 'r', 'v', 'i', 'c', 'e', ':', 's',
@@ -696,6 +703,22 @@ static void test_policy_error_keeps_policy(void)
            SOS_ERR_POLICY);
     EXPECT(sos_router_load_policy(router, "\xff", 1, SOS_POLICY_FORMAT_TOML, &out),
            SOS_ERR_POLICY);
+    CHECK(strstr(last_error(), "not UTF-8") != NULL);
+    /* A NUL inside a name would cut it short for every C reader: refused, naming the field. */
+    const char *home = strstr(SMALL_POLICY, "name = \"home\"");
+    CHECK(home != NULL);
+    if (home != NULL) { /* the route's name becomes "ho<NUL>me", written as a TOML escape */
+        snprintf(bad, sizeof bad, "%.*sname = \"ho\\u0000me\"%s", (int)(home - SMALL_POLICY),
+                 SMALL_POLICY, home + strlen("name = \"home\""));
+    }
+    EXPECT(sos_router_load_policy(router, bad, strlen(bad), SOS_POLICY_FORMAT_TOML, &out),
+           SOS_ERR_POLICY);
+    CHECK(strstr(last_error(), "route[0].name") != NULL && strstr(last_error(), "NUL") != NULL);
+    snprintf(bad, sizeof bad, "%s", SMALL_POLICY);
+    at = strstr(bad, "max_rounds = 1");
+    if (at != NULL) {
+        memcpy(at, "max_rounds = 0", 14);
+    }
     /* TOML given as JSON. */
     EXPECT(sos_router_load_policy(router, SMALL_POLICY, strlen(SMALL_POLICY),
                                   SOS_POLICY_FORMAT_JSON, &out),
