@@ -73,6 +73,26 @@
 #define SOS_CAP_ALL 31
 
 /**
+ * Request flag (`sos_router_plan_ex`, `sos_router_begin_ex`): the dialer already classified
+ * the call as an emergency. A dialled string the library does not recognise is then planned as
+ * a generic emergency (`SOS_EMERGENCY_SERVICE_SOS`, `urn:service:sos`), and the plan's
+ * explanation says why; `dialled` may then be NULL with `dialled_len` 0. The library is never
+ * the reason an emergency call is not attempted.
+ */
+#define SOS_REQUEST_DIALER_EMERGENCY 1
+
+/**
+ * Every request flag this version knows; other bits are rejected.
+ */
+#define SOS_REQUEST_ALL 1
+
+/**
+ * Longest dialled string examined, in bytes: a longer one is `SOS_ERR_NOT_EMERGENCY` (without
+ * `SOS_REQUEST_DIALER_EMERGENCY`).
+ */
+#define SOS_MAX_DIALLED_LEN 256
+
+/**
  * `sos_observation.signal` when no signal level was reported.
  */
 #define SOS_SIGNAL_UNKNOWN 255
@@ -834,11 +854,17 @@ typedef struct sos_call_request {
     uint64_t call_id;
     /**
      * The dialled number or service URN (`911`, `tel:112`, `urn:service:sos.police`); need not
-     * be NUL-terminated.
+     * be NUL-terminated. Normalised before it is matched, and in no other way: NULs (a
+     * terminator counted in `dialled_len`), white space, control and format characters
+     * (zero-width space and joiners, word joiner, byte-order mark, soft hyphen, bidirectional
+     * marks and isolates) at either end are dropped; in a number, format characters anywhere
+     * are dropped and decimal digits of any script in Unicode Nd that Android or iOS input
+     * methods type (full-width, Arabic-Indic, Persian, Devanagari, Bengali, Thai, ...) read as
+     * ASCII digits; a `tel:` prefix is dropped; URNs match without regard to case.
      */
     const char *dialled;
     /**
-     * Length of `dialled` in bytes.
+     * Length of `dialled` in bytes; at most `SOS_MAX_DIALLED_LEN` are examined.
      */
     size_t dialled_len;
     /**
@@ -1207,11 +1233,13 @@ sos_status sos_router_record_outcome(const struct sos_router *router,
                                      uint64_t *epoch_out);
 
 /**
- * Plans a call on the latest state. The plan is the caller's: free it with `sos_plan_free`.
+ * Plans a call on the latest state: `sos_router_plan_ex` with no flags. The plan is the
+ * caller's: free it with `sos_plan_free`.
  *
  * `SOS_ERR_NOT_EMERGENCY` if `request->dialled` is not an emergency number or service URN
- * (or not UTF-8); `SOS_ERR_INVALID_ARG` for a `struct_size` too small, a `media` that is not a
- * `sos_media`, or capability bits no `SOS_CAP_*` defines.
+ * (after the normalisation `sos_call_request.dialled` describes; not UTF-8 included);
+ * `SOS_ERR_INVALID_ARG` for a `struct_size` too small, a `media` that is not a `sos_media`, or
+ * capability bits no `SOS_CAP_*` defines.
  *
  * # Safety
  * `router` is NULL or live; `request` is NULL or points to a `sos_call_request` of
@@ -1223,8 +1251,26 @@ sos_status sos_router_plan(const struct sos_router *router,
                            struct sos_plan **plan_out);
 
 /**
+ * Plans a call on the latest state, with `SOS_REQUEST_*` `flags`: with
+ * `SOS_REQUEST_DIALER_EMERGENCY` (the dialer already classified the call as an emergency) a
+ * dialled string the library does not recognise is planned as a generic emergency
+ * (`urn:service:sos`) instead of failing with `SOS_ERR_NOT_EMERGENCY`, and the plan's
+ * explanation says so. Unknown flag bits are `SOS_ERR_INVALID_ARG`. Otherwise as
+ * `sos_router_plan`.
+ *
+ * # Safety
+ * As `sos_router_plan`; with `SOS_REQUEST_DIALER_EMERGENCY`, `request->dialled` may be NULL
+ * if `dialled_len` is 0.
+ */
+sos_status sos_router_plan_ex(const struct sos_router *router,
+                              const struct sos_call_request *request,
+                              uint32_t flags,
+                              struct sos_plan **plan_out);
+
+/**
  * Starts a call session for `request`: then `sos_call_next_attempt` / `sos_call_report` until
- * `SOS_DONE`. Free it with `sos_call_free`. The request is checked as by `sos_router_plan`.
+ * `SOS_DONE`. Free it with `sos_call_free`. The request is checked as by `sos_router_plan`;
+ * `sos_router_begin_ex` with no flags.
  *
  * # Safety
  * As `sos_router_plan`, with `call_out` NULL or writable.
@@ -1232,6 +1278,19 @@ sos_status sos_router_plan(const struct sos_router *router,
 sos_status sos_router_begin(const struct sos_router *router,
                             const struct sos_call_request *request,
                             struct sos_call **call_out);
+
+/**
+ * Starts a call session for `request` with `SOS_REQUEST_*` `flags`, as `sos_router_plan_ex`
+ * plans: with `SOS_REQUEST_DIALER_EMERGENCY` an unrecognised dialled string is a generic
+ * emergency.
+ *
+ * # Safety
+ * As `sos_router_plan_ex`, with `call_out` NULL or writable.
+ */
+sos_status sos_router_begin_ex(const struct sos_router *router,
+                               const struct sos_call_request *request,
+                               uint32_t flags,
+                               struct sos_call **call_out);
 
 #ifdef __cplusplus
 }  // extern "C"

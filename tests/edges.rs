@@ -103,36 +103,44 @@ fn a_huge_policy_gives_a_bounded_message_in_rust_and_in_c() {
     unsafe { sos_router_free(router) };
 }
 
-/// "Not an emergency" quotes the dialled string: 5 MB dialled, at most 1 KiB of message.
+/// "Not an emergency" quotes the dialled string: escaping (a control character quotes to six
+/// bytes) can make a 250-byte string a 1.5 KB message; a 5 MB one is not examined at all.
 #[test]
 fn a_huge_dialled_string_gives_a_bounded_message() {
     let dialled = "4".repeat(5 << 20);
     let e = CallRequest::new(1, &dialled, Media::Voice, Capabilities::NONE, 0).unwrap_err();
     let message = e.to_string();
     assert!(message.len() <= MAX_ERROR_LEN, "{}", message.len());
-    assert!(message.contains(CUT_MARK), "{message}");
-    // Escaping (a control character quotes to six bytes) is cut after it is done.
-    let controls = "\u{1}".repeat(4000);
+    assert!(message.contains("MAX_DIALLED_LEN"), "{message}");
+    let controls = "\u{1}".repeat(250);
     let e = CallRequest::new(1, &controls, Media::Voice, Capabilities::NONE, 0).unwrap_err();
-    assert!(e.to_string().len() <= MAX_ERROR_LEN);
+    let message = e.to_string();
+    assert!(message.len() <= MAX_ERROR_LEN, "{}", message.len());
+    assert!(message.contains(CUT_MARK), "{message}");
 
     let router = new_router();
-    let mut plan: *mut sos_plan = std::ptr::null_mut();
-    let r = request(dialled.as_bytes());
-    // SAFETY: a live router, a request whose `dialled` is readable, a valid out-pointer.
-    let s = unsafe { sos_router_plan(router, &r, &mut plan) };
-    assert_eq!(s, sos_status::SOS_ERR_NOT_EMERGENCY);
-    let message = last_error();
-    assert!(message.len() <= MAX_ERROR_LEN, "{}", message.len());
+    for dialled in [dialled.as_bytes(), controls.as_bytes()] {
+        let mut plan: *mut sos_plan = std::ptr::null_mut();
+        let r = request(dialled);
+        // SAFETY: a live router, a request whose `dialled` is readable, a valid out-pointer.
+        let s = unsafe { sos_router_plan(router, &r, &mut plan) };
+        assert_eq!(s, sos_status::SOS_ERR_NOT_EMERGENCY);
+        assert!(last_error().len() <= MAX_ERROR_LEN);
+    }
     // SAFETY: a live handle, freed once.
     unsafe { sos_router_free(router) };
 }
 
-/// A multi-byte character straddling the limit is never split.
+/// A multi-byte character straddling the cut is never split.
 #[test]
 fn messages_are_cut_on_a_utf8_boundary() {
     for pad in 0..4 {
-        let dialled = format!("{}{}", "4".repeat(pad), "€".repeat(2000));
+        let dialled = format!(
+            "{}{}{}",
+            "\u{1}".repeat(70),
+            "4".repeat(pad),
+            "€".repeat(55)
+        );
         let router = new_router();
         let mut plan: *mut sos_plan = std::ptr::null_mut();
         let r = request(dialled.as_bytes());
@@ -140,7 +148,8 @@ fn messages_are_cut_on_a_utf8_boundary() {
         let s = unsafe { sos_router_plan(router, &r, &mut plan) };
         assert_eq!(s, sos_status::SOS_ERR_NOT_EMERGENCY);
         // `last_error` checks the text is UTF-8.
-        assert!(last_error().len() <= MAX_ERROR_LEN);
+        let message = last_error();
+        assert!(message.contains(CUT_MARK), "{message}");
         // SAFETY: a live handle, freed once.
         unsafe { sos_router_free(router) };
     }
@@ -389,4 +398,151 @@ fn a_refused_wire_batch_names_the_record_one_way() {
     assert!(e.starts_with("record 1 at byte "), "{e}");
     assert!(!e.contains("update"), "{e}");
     assert!(e.contains("component 31 is not declared"), "{e}");
+}
+
+fn plan_ex(router: *mut sos_router, dialled: &[u8], flags: u32) -> (sos_status, *mut sos_plan) {
+    let mut plan: *mut sos_plan = std::ptr::null_mut();
+    let r = request(dialled);
+    // SAFETY: a live router, a request whose `dialled` is readable, a valid out-pointer.
+    let s = unsafe { sos_router_plan_ex(router, &r, flags, &mut plan) };
+    (s, plan)
+}
+
+fn summary_and_explanation(plan: *mut sos_plan) -> (sos_plan_summary, String) {
+    let mut summary = sos_plan_summary {
+        struct_size: std::mem::size_of::<sos_plan_summary>() as u32,
+        service: 0,
+        call_id: 0,
+        epoch: 0,
+        policy_version: 0,
+        made_at_ms: 0,
+        psap_state: 0,
+        fail_open: false,
+    };
+    let mut buf = vec![0 as c_char; 8192];
+    let mut needed = 0;
+    // SAFETY: a live plan, a writable summary and buffer.
+    unsafe {
+        assert_eq!(sos_plan_get_summary(plan, &mut summary), sos_status::SOS_OK);
+        assert_eq!(
+            sos_plan_explain(plan, buf.as_mut_ptr(), buf.len(), &mut needed),
+            sos_status::SOS_OK
+        );
+        sos_plan_free(plan);
+    }
+    // SAFETY: NUL-terminated by sos_plan_explain.
+    let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    (summary, text.to_string_lossy().into_owned())
+}
+
+/// What dialers really send is recognised: a counted terminator, other scripts' digits,
+/// invisible characters at the ends.
+#[test]
+fn dialled_strings_as_dialers_send_them_are_recognised() {
+    let router = new_router();
+    let cases: [&[u8]; 9] = [
+        b"911\0",
+        "９１１".as_bytes(),
+        "٩١١".as_bytes(),
+        "۹۱۱".as_bytes(),
+        "\u{200B}911".as_bytes(),
+        "911\u{200B}".as_bytes(),
+        "\u{202A}911\u{202C}".as_bytes(),
+        "\u{FEFF}tel:911\u{00A0}".as_bytes(),
+        b" 112\0",
+    ];
+    for dialled in cases {
+        let (s, plan) = plan_ex(router, dialled, 0);
+        assert_eq!(s, sos_status::SOS_OK, "{dialled:?}");
+        let (summary, text) = summary_and_explanation(plan);
+        assert_eq!(summary.service, sos_emergency_service::Sos as u32);
+        assert!(!text.contains("dialer"), "{text}");
+    }
+    // SAFETY: a live handle, freed once.
+    unsafe { sos_router_free(router) };
+}
+
+/// With the dialer's word for it, anything plans as a generic emergency, and says why.
+#[test]
+fn the_dialers_classification_makes_any_string_an_emergency() {
+    let router = new_router();
+    let long = vec![b'9'; SOS_MAX_DIALLED_LEN + 1];
+    let strings: [&[u8]; 5] = [b"1122", b"\xff\xfe", b"", b"411", &long];
+    for dialled in strings {
+        let (s, _) = plan_ex(router, dialled, 0);
+        assert_eq!(s, sos_status::SOS_ERR_NOT_EMERGENCY, "{dialled:?}");
+        let (s, plan) = plan_ex(router, dialled, SOS_REQUEST_DIALER_EMERGENCY);
+        assert_eq!(s, sos_status::SOS_OK, "{dialled:?}");
+        let (summary, text) = summary_and_explanation(plan);
+        assert_eq!(summary.service, sos_emergency_service::Sos as u32);
+        assert!(
+            text.starts_with("Call 1 (urn:service:sos, voice; the dialled string is not an emergency number this library knows: planned as a generic emergency because the dialer classified the call as one): try "),
+            "{text}"
+        );
+    }
+    let (s, _) = plan_ex(router, &long, 0);
+    assert_eq!(s, sos_status::SOS_ERR_NOT_EMERGENCY);
+    assert!(last_error().contains("MAX_DIALLED_LEN"), "{}", last_error());
+    // A recognised string keeps its service, flag or not.
+    let (s, plan) = plan_ex(
+        router,
+        b"urn:service:sos.police",
+        SOS_REQUEST_DIALER_EMERGENCY,
+    );
+    assert_eq!(s, sos_status::SOS_OK);
+    let (summary, text) = summary_and_explanation(plan);
+    assert_eq!(summary.service, sos_emergency_service::Police as u32);
+    assert!(!text.contains("dialer"), "{text}");
+    // No string at all, on the dialer's word.
+    let mut r = request(b"");
+    r.dialled = std::ptr::null();
+    let mut plan: *mut sos_plan = std::ptr::null_mut();
+    let mut call: *mut sos_call = std::ptr::null_mut();
+    // SAFETY: a live router, a request with NULL `dialled` and length 0, valid out-pointers.
+    unsafe {
+        assert_eq!(
+            sos_router_plan(router, &r, &mut plan),
+            sos_status::SOS_ERR_NULL
+        );
+        assert_eq!(
+            sos_router_plan_ex(router, &r, SOS_REQUEST_DIALER_EMERGENCY, &mut plan),
+            sos_status::SOS_OK
+        );
+        sos_plan_free(plan);
+        assert_eq!(
+            sos_router_begin_ex(router, &r, SOS_REQUEST_DIALER_EMERGENCY, &mut call),
+            sos_status::SOS_OK
+        );
+        sos_call_free(call);
+        // Unknown flag bits are refused.
+        assert_eq!(
+            sos_router_plan_ex(router, &request(b"911"), 2, &mut plan),
+            sos_status::SOS_ERR_INVALID_ARG
+        );
+        sos_router_free(router);
+    }
+    assert!(last_error().contains("`flags`"), "{}", last_error());
+
+    // The Rust API.
+    let rust = sosroute::Router::new(Policy::us_default());
+    let req = CallRequest::dialer_emergency(3, "1122", Media::Voice, Capabilities::SMS, 0);
+    assert!(req.classified_by_dialer);
+    let plan = rust.plan(&req);
+    assert!(!plan.attempts.is_empty());
+    assert!(plan.explain().contains("the dialer classified the call"));
+    let record = serde_json::to_string(&plan.record()).unwrap();
+    assert!(record.contains("\"classified_by_dialer\":true"), "{record}");
+    let normal = serde_json::to_string(
+        &rust
+            .plan(&CallRequest::dialer_emergency(
+                4,
+                "911",
+                Media::Voice,
+                Capabilities::SMS,
+                0,
+            ))
+            .record(),
+    )
+    .unwrap();
+    assert!(!normal.contains("classified_by_dialer"), "{normal}");
 }

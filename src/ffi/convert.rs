@@ -6,7 +6,7 @@ use crate::plan::{Attempt, LeftOut, Plan};
 use crate::request::{CallRequest, EmergencyService};
 use crate::route::Capabilities;
 
-use super::boundary::{bytes, sos_status, utf8, Failure};
+use super::boundary::{bytes, sos_status, Failure};
 use super::types::*;
 
 fn not_a(field: &str, value: u32, what: &str) -> Failure {
@@ -23,12 +23,13 @@ fn flag(field: &str, value: u32) -> Result<bool, Failure> {
     }
 }
 
-/// A request from its C form: enums and flags validated, the dialled string recognised.
+/// A request from its C form: enums and flags validated, the dialled string recognised, or
+/// (with `SOS_REQUEST_DIALER_EMERGENCY` in `flags`) planned as a generic emergency if it is not.
 ///
 /// # Safety
 /// `r.dialled` is NULL or points to `r.dialled_len` readable bytes.
 #[inline(always)]
-pub(crate) unsafe fn request(r: &sos_call_request) -> Result<CallRequest, Failure> {
+pub(crate) unsafe fn request(r: &sos_call_request, flags: u32) -> Result<CallRequest, Failure> {
     let media =
         sos_media::to_rust(r.media).ok_or_else(|| not_a("request->media", r.media, "sos_media"))?;
     if r.capabilities & !SOS_CAP_ALL != 0 {
@@ -38,27 +39,46 @@ pub(crate) unsafe fn request(r: &sos_call_request) -> Result<CallRequest, Failur
             r.capabilities & !SOS_CAP_ALL
         )));
     }
-    if r.dialled.is_null() {
-        return Err(Failure::null("request->dialled"));
+    if flags & !SOS_REQUEST_ALL != 0 {
+        return Err(Failure::invalid(format!(
+            "`flags` = {flags:#x} has bits no SOS_REQUEST_* flag defines ({:#x})",
+            flags & !SOS_REQUEST_ALL
+        )));
     }
-    let dialled = bytes(r.dialled, r.dialled_len, "request->dialled")?;
-    // A number as dialled is ASCII: looked up before the UTF-8 check, which costs more.
-    let service = match EmergencyService::of_number(dialled) {
-        Some(service) => service,
-        // Not UTF-8 is one more string that is not an emergency number: the same status.
-        None => EmergencyService::recognise(
-            utf8(dialled, "request->dialled")
-                .map_err(|f| Failure::new(sos_status::SOS_ERR_NOT_EMERGENCY, f.message))?,
-        )
-        .map_err(|e| Failure::new(sos_status::SOS_ERR_NOT_EMERGENCY, e.to_string()))?,
+    let dialer_says = flags & SOS_REQUEST_DIALER_EMERGENCY != 0;
+    let dialled: &[u8] = if r.dialled.is_null() {
+        // A dialer that knows the call is an emergency may have no string to give.
+        if !(dialer_says && r.dialled_len == 0) {
+            return Err(Failure::null("request->dialled"));
+        }
+        &[]
+    } else {
+        bytes(r.dialled, r.dialled_len, "request->dialled")?
+    };
+    // The number exactly as dialled first: the usual case, without parsing.
+    let recognised = match EmergencyService::of_number(dialled) {
+        Some(service) => Ok(service),
+        None => EmergencyService::recognise_bytes(dialled),
+    };
+    let service = match recognised {
+        Ok(service) => Some(service),
+        Err(_) if dialer_says => None,
+        Err(e) => {
+            return Err(Failure::new(
+                sos_status::SOS_ERR_NOT_EMERGENCY,
+                e.to_string(),
+            ))
+        }
     };
     Ok(CallRequest {
-        call_id: r.call_id,
-        service,
-        media,
-        caller: Capabilities(r.capabilities),
         psap: PsapId(r.psap),
-        now_ms: r.now_ms,
+        ..CallRequest::classified(
+            r.call_id,
+            service,
+            media,
+            Capabilities(r.capabilities),
+            r.now_ms,
+        )
     })
 }
 

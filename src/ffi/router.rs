@@ -374,11 +374,13 @@ pub unsafe extern "C" fn sos_router_record_outcome(
     })
 }
 
-/// Plans a call on the latest state. The plan is the caller's: free it with `sos_plan_free`.
+/// Plans a call on the latest state: `sos_router_plan_ex` with no flags. The plan is the
+/// caller's: free it with `sos_plan_free`.
 ///
 /// `SOS_ERR_NOT_EMERGENCY` if `request->dialled` is not an emergency number or service URN
-/// (or not UTF-8); `SOS_ERR_INVALID_ARG` for a `struct_size` too small, a `media` that is not a
-/// `sos_media`, or capability bits no `SOS_CAP_*` defines.
+/// (after the normalisation `sos_call_request.dialled` describes; not UTF-8 included);
+/// `SOS_ERR_INVALID_ARG` for a `struct_size` too small, a `media` that is not a `sos_media`, or
+/// capability bits no `SOS_CAP_*` defines.
 ///
 /// # Safety
 /// `router` is NULL or live; `request` is NULL or points to a `sos_call_request` of
@@ -390,15 +392,36 @@ pub unsafe extern "C" fn sos_router_plan(
     request: *const sos_call_request,
     plan_out: *mut *mut sos_plan,
 ) -> sos_status {
+    sos_router_plan_ex(router, request, 0, plan_out)
+}
+
+/// Plans a call on the latest state, with `SOS_REQUEST_*` `flags`: with
+/// `SOS_REQUEST_DIALER_EMERGENCY` (the dialer already classified the call as an emergency) a
+/// dialled string the library does not recognise is planned as a generic emergency
+/// (`urn:service:sos`) instead of failing with `SOS_ERR_NOT_EMERGENCY`, and the plan's
+/// explanation says so. Unknown flag bits are `SOS_ERR_INVALID_ARG`. Otherwise as
+/// `sos_router_plan`.
+///
+/// # Safety
+/// As `sos_router_plan`; with `SOS_REQUEST_DIALER_EMERGENCY`, `request->dialled` may be NULL
+/// if `dialled_len` is 0.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_plan_ex(
+    router: *const sos_router,
+    request: *const sos_call_request,
+    flags: u32,
+    plan_out: *mut *mut sos_plan,
+) -> sos_status {
     ffi_boundary!(nonnull(router, request, plan_out) {
-        let request = convert::request(&read_struct(request, "request")?)?;
+        let request = convert::request(&read_struct(request, "request")?, flags)?;
         *plan_out = super::plan::plan_handle(self::router(router), &request);
         Ok(sos_status::SOS_OK)
     })
 }
 
 /// Starts a call session for `request`: then `sos_call_next_attempt` / `sos_call_report` until
-/// `SOS_DONE`. Free it with `sos_call_free`. The request is checked as by `sos_router_plan`.
+/// `SOS_DONE`. Free it with `sos_call_free`. The request is checked as by `sos_router_plan`;
+/// `sos_router_begin_ex` with no flags.
 ///
 /// # Safety
 /// As `sos_router_plan`, with `call_out` NULL or writable.
@@ -408,8 +431,24 @@ pub unsafe extern "C" fn sos_router_begin(
     request: *const sos_call_request,
     call_out: *mut *mut sos_call,
 ) -> sos_status {
+    sos_router_begin_ex(router, request, 0, call_out)
+}
+
+/// Starts a call session for `request` with `SOS_REQUEST_*` `flags`, as `sos_router_plan_ex`
+/// plans: with `SOS_REQUEST_DIALER_EMERGENCY` an unrecognised dialled string is a generic
+/// emergency.
+///
+/// # Safety
+/// As `sos_router_plan_ex`, with `call_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_begin_ex(
+    router: *const sos_router,
+    request: *const sos_call_request,
+    flags: u32,
+    call_out: *mut *mut sos_call,
+) -> sos_status {
     ffi_boundary!(nonnull(router, request, call_out) {
-        let request = convert::request(&read_struct(request, "request")?)?;
+        let request = convert::request(&read_struct(request, "request")?, flags)?;
         let call = self::router(router).begin(request);
         *call_out = super::call::into_handle(call);
         Ok(sos_status::SOS_OK)

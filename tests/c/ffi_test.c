@@ -595,6 +595,79 @@ static void test_requests(sos_router *router)
     sos_plan_free(p);
 }
 
+/* What dialers really send is recognised; with the dialer's classification anything plans. */
+static void test_dialled_strings(sos_router *router)
+{
+    static const char with_nul[] = "911"; /* sizeof counts the NUL: the sizeof slip */
+    static const char *const recognised[] = {
+        "\xef\xbc\x99\xef\xbc\x91\xef\xbc\x91", /* full-width 911 */
+        "\xd9\xa9\xd9\xa1\xd9\xa1",             /* Arabic-Indic 911 */
+        "\xe2\x80\x8b" "911",                   /* zero-width space, 911 */
+        "911\xe2\x80\x8b",                      /* 911, zero-width space */
+        "\xe2\x80\xaa" "112\xe2\x80\xac",       /* bidi embedding around 112 */
+        " tel:911\t",
+    };
+    sos_call_request req = voice_request(30, 1000);
+    sos_plan *p = NULL;
+    sos_plan_summary s = {.struct_size = sizeof s};
+    req.dialled = with_nul;
+    req.dialled_len = sizeof with_nul;
+    EXPECT(sos_router_plan(router, &req, &p), SOS_OK);
+    sos_plan_free(p);
+    for (size_t i = 0; i < sizeof recognised / sizeof recognised[0]; i++) {
+        req.dialled = recognised[i];
+        req.dialled_len = strlen(recognised[i]);
+        p = NULL;
+        EXPECT(sos_router_plan(router, &req, &p), SOS_OK);
+        if (p != NULL) {
+            EXPECT(sos_plan_get_summary(p, &s), SOS_OK);
+            CHECK(s.service == SOS_EMERGENCY_SERVICE_SOS);
+        }
+        sos_plan_free(p);
+    }
+
+    /* A number this library does not know, on the dialer's word: a generic emergency. */
+    req.dialled = "1122";
+    req.dialled_len = 4;
+    p = BAD_PLAN;
+    EXPECT(sos_router_plan(router, &req, &p), SOS_ERR_NOT_EMERGENCY);
+    EXPECT(sos_router_plan_ex(router, &req, 0, &p), SOS_ERR_NOT_EMERGENCY);
+    EXPECT(sos_router_plan_ex(router, &req, SOS_REQUEST_ALL + 1, &p), SOS_ERR_INVALID_ARG);
+    CHECK(p == BAD_PLAN);
+    EXPECT(sos_router_plan_ex(router, &req, SOS_REQUEST_DIALER_EMERGENCY, &p), SOS_OK);
+    EXPECT(sos_plan_get_summary(p, &s), SOS_OK);
+    CHECK(s.service == SOS_EMERGENCY_SERVICE_SOS);
+    char text[4096];
+    size_t needed = 0;
+    EXPECT(sos_plan_explain(p, text, sizeof text, &needed), SOS_OK);
+    CHECK(strstr(text, "the dialer classified the call") != NULL);
+    size_t count = 0;
+    EXPECT(sos_plan_attempt_count(p, &count), SOS_OK);
+    CHECK(count >= 1);
+    sos_plan_free(p);
+    /* Bytes that are not UTF-8, and no string at all, the same. */
+    req.dialled = "\xff\xfe";
+    req.dialled_len = 2;
+    sos_call *c = NULL;
+    EXPECT(sos_router_begin_ex(router, &req, SOS_REQUEST_DIALER_EMERGENCY, &c), SOS_OK);
+    sos_attempt a = {.struct_size = sizeof a};
+    uint32_t done = 0;
+    EXPECT(sos_call_next_attempt(c, 1000, &a, &done), SOS_OK);
+    sos_call_free(c);
+    EXPECT(sos_router_plan_ex(NULL, &req, 0, &p), SOS_ERR_NULL);
+    EXPECT(sos_router_plan_ex(router, NULL, 0, &p), SOS_ERR_NULL);
+    EXPECT(sos_router_plan_ex(router, &req, 0, NULL), SOS_ERR_NULL);
+    EXPECT(sos_router_begin_ex(NULL, &req, 0, &c), SOS_ERR_NULL);
+    EXPECT(sos_router_begin_ex(router, NULL, 0, &c), SOS_ERR_NULL);
+    EXPECT(sos_router_begin_ex(router, &req, 0, NULL), SOS_ERR_NULL);
+    req.dialled = NULL;
+    req.dialled_len = 0;
+    EXPECT(sos_router_begin(router, &req, &c), SOS_ERR_NULL);
+    c = NULL;
+    EXPECT(sos_router_begin_ex(router, &req, SOS_REQUEST_DIALER_EMERGENCY, &c), SOS_OK);
+    sos_call_free(c);
+}
+
 /* Whether `message` was cut: the cut mark, at its end or where a quoted value was cut. */
 static int was_cut(const char *message)
 {
@@ -613,7 +686,7 @@ static void test_error_text(void)
     sos_call_request req = voice_request(20, 1000);
     EXPECT(sos_router_plan(router, &req, &p), SOS_OK);
 
-    /* "Not an emergency" quotes the dialled string: 5 MB of it. */
+    /* A 5 MB dialled string is not examined (SOS_MAX_DIALLED_LEN), and the message says so. */
     size_t huge_len = (size_t)5 << 20;
     char *huge = malloc(huge_len + 64);
     CHECK(huge != NULL);
@@ -626,13 +699,18 @@ static void test_error_text(void)
     sos_plan *none = BAD_PLAN;
     EXPECT(sos_router_plan(router, &req, &none), SOS_ERR_NOT_EMERGENCY);
     CHECK(none == BAD_PLAN);
+    CHECK(strstr(last_error(), "MAX_DIALLED_LEN") != NULL);
+    /* "Not an emergency" quotes the string: 250 control characters quote to 1.5 KB, cut. */
+    memset(huge, 1, 250);
+    req.dialled_len = 250;
+    EXPECT(sos_router_plan(router, &req, &none), SOS_ERR_NOT_EMERGENCY);
     size_t needed = 0;
     EXPECT(sos_last_error(NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
     CHECK(needed > 100 && needed <= 1025);
     char message[1025];
     EXPECT(sos_last_error(message, sizeof message, &needed), SOS_OK);
     CHECK(strlen(message) <= 1024 && was_cut(message));
-    CHECK(strstr(message, "4444") != NULL);
+    CHECK(strstr(message, "\\u{1}") != NULL);
 
     /* A policy whose one line is 2 MB: TOML quotes the line, the message does not. */
     size_t line_len = (size_t)2 << 20;
@@ -968,6 +1046,7 @@ int main(void)
     test_struct_size(router);
     test_buffers(router);
     test_requests(router);
+    test_dialled_strings(router);
     test_session_order(router);
     sos_router_free(router);
 
