@@ -93,6 +93,23 @@
 #define SOS_MAX_DIALLED_LEN 256
 
 /**
+ * Largest policy text `sos_router_new_from_policy` / `sos_router_load_policy` accept, in bytes
+ * (8 MiB, room for `SOS_MAX_JURISDICTIONS`); a longer one is `SOS_ERR_POLICY`, unparsed.
+ */
+#define SOS_MAX_POLICY_LEN 8388608
+
+/**
+ * Most `[[jurisdiction]]` entries a policy may have; more is `SOS_ERR_POLICY`.
+ */
+#define SOS_MAX_JURISDICTIONS 100000
+
+/**
+ * Most observations `sos_router_update` takes in one batch (as many as a wire-format batch may
+ * carry); more is `SOS_ERR_INVALID_ARG`.
+ */
+#define SOS_MAX_BATCH 4096
+
+/**
  * `sos_observation.signal` when no signal level was reported.
  */
 #define SOS_SIGNAL_UNKNOWN 255
@@ -1108,7 +1125,8 @@ sos_status sos_router_new_from_policy(const char *text,
 void sos_router_free(struct sos_router *router);
 
 /**
- * Parses, validates and installs a policy (`text_len` bytes of TOML or JSON, per `format`).
+ * Parses, validates and installs a policy (`text_len` bytes of TOML or JSON, per `format`; at
+ * most `SOS_MAX_POLICY_LEN` bytes and `SOS_MAX_JURISDICTIONS` jurisdictions).
  * On `SOS_ERR_POLICY` the policy in force stays in force and `sos_last_error` names the field at
  * fault. On success `*version_out` (may be NULL) is the new policy version.
  *
@@ -1185,8 +1203,8 @@ sos_status sos_router_observe(const struct sos_router *router,
                               uint64_t *epoch_out);
 
 /**
- * Applies `count` observations as one batch, atomically: if any is invalid none is applied and
- * `sos_last_error` names it. The array's stride is the first element's `struct_size`, which
+ * Applies `count` observations (at most `SOS_MAX_BATCH`) as one batch, atomically: if any is
+ * invalid none is applied and `sos_last_error` names it. The array's stride is the first element's `struct_size`, which
  * every element must repeat (so a caller built against a newer header still works). On success
  * `*epoch_out` (may be NULL) is the new state epoch.
  *

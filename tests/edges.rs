@@ -67,10 +67,10 @@ fn assert_cut(message: &str) {
     assert!(message.ends_with(CUT_MARK), "{message}");
 }
 
-/// A policy whose one TOML line is 12 MB: the parser quotes the line, the message must not.
+/// A policy whose one TOML line is 4 MB: the parser quotes the line, the message must not.
 #[test]
 fn a_huge_policy_gives_a_bounded_message_in_rust_and_in_c() {
-    let huge = format!("name = \"{}\" oops\n", "x".repeat(12 << 20));
+    let huge = format!("name = \"{}\" oops\n", "x".repeat(4 << 20));
     let e = Policy::from_toml(&huge).unwrap_err().to_string();
     assert!(e.starts_with("policy is not valid TOML"), "{}", &e[..100]);
     assert_cut(&e);
@@ -545,4 +545,109 @@ fn the_dialers_classification_makes_any_string_an_emergency() {
     )
     .unwrap();
     assert!(!normal.contains("classified_by_dialer"), "{normal}");
+}
+
+/// The shipped policy with `n` jurisdictions, PSAPs 1..=n, every third with its own guidance.
+fn with_jurisdictions(n: u32) -> sosroute::PolicySpec {
+    let mut spec = Policy::us_default().spec().clone();
+    spec.jurisdiction = (1..=n)
+        .map(|psap| sosroute::policy::JurisdictionSpec {
+            psap,
+            preference: None,
+            guidance: (psap % 3 == 0).then(|| sosroute::policy::GuidanceSpec {
+                text: format!("Call PSAP {psap} on its ten-digit line."),
+                numbers: vec!["555-0100".into()],
+            }),
+        })
+        .collect();
+    spec
+}
+
+/// Loading is O(n log n) in jurisdictions (it was quadratic: 3.8 s for 40,000), and a plan finds
+/// its caller's jurisdiction by binary search.
+#[test]
+fn forty_thousand_jurisdictions_load_in_well_under_a_second() {
+    let spec = with_jurisdictions(40_000);
+    let json = serde_json::to_string(&spec).unwrap();
+    assert!(
+        json.len() <= sosroute::policy::MAX_POLICY_LEN,
+        "{}",
+        json.len()
+    );
+    let started = std::time::Instant::now();
+    let policy = Policy::from_json(&json).expect("valid");
+    let from_json = started.elapsed();
+    let started = std::time::Instant::now();
+    let policy_again = Policy::from_spec(spec).expect("valid");
+    let from_spec = started.elapsed();
+    println!("40,000 jurisdictions: from_json {from_json:?}, from_spec {from_spec:?}");
+    assert!(from_spec.as_secs_f64() < 0.5, "{from_spec:?}");
+    assert!(from_json.as_secs_f64() < 1.0, "{from_json:?}");
+    assert_eq!(policy, policy_again);
+    for psap in [3, 20_001, 39_999, 40_000] {
+        let want = if psap % 3 == 0 {
+            format!("Call PSAP {psap} on its ten-digit line.")
+        } else {
+            Policy::us_default()
+                .guidance(sosroute::PsapId(0))
+                .text
+                .clone()
+        };
+        assert_eq!(policy.guidance(sosroute::PsapId(psap)).text, want);
+    }
+    assert_eq!(
+        policy.guidance(sosroute::PsapId(40_001)).text,
+        Policy::us_default().guidance(sosroute::PsapId(0)).text
+    );
+    // A duplicate is still named by its position.
+    let mut spec = with_jurisdictions(10);
+    spec.jurisdiction[7].psap = 2;
+    let e = Policy::from_spec(spec).unwrap_err().to_string();
+    assert!(
+        e.contains("jurisdiction[7].psap") && e.contains("twice"),
+        "{e}"
+    );
+}
+
+/// Every documented limit is refused with an error naming it.
+#[test]
+fn inputs_over_their_limits_are_refused_naming_the_limit() {
+    use sosroute::policy::{MAX_JURISDICTIONS, MAX_POLICY_LEN};
+    let too_long = format!("{}{}", US_HANDSET_TOML, " ".repeat(MAX_POLICY_LEN));
+    let e = Policy::from_toml(&too_long).unwrap_err().to_string();
+    assert!(e.contains("MAX_POLICY_LEN"), "{e}");
+    let e = Policy::from_json(&too_long).unwrap_err().to_string();
+    assert!(e.contains("MAX_POLICY_LEN"), "{e}");
+    let Err(e) = Policy::from_spec(with_jurisdictions(MAX_JURISDICTIONS as u32 + 1)) else {
+        panic!("too many jurisdictions are refused");
+    };
+    let e = e.to_string();
+    assert!(
+        e.contains("MAX_JURISDICTIONS") && e.contains("`jurisdiction`"),
+        "{e}"
+    );
+    let mut spec = Policy::us_default().spec().clone();
+    spec.name = "n".repeat(257);
+    let e = Policy::from_spec(spec).unwrap_err().to_string();
+    assert!(e.contains("MAX_POLICY_NAME_LEN"), "{e}");
+
+    // Through C: a policy text over the limit is refused before it is read.
+    let router = new_router();
+    assert_eq!(
+        load(router, too_long.as_bytes(), sos_policy_format::Toml as u32),
+        sos_status::SOS_ERR_POLICY
+    );
+    assert!(last_error().contains("MAX_POLICY_LEN"), "{}", last_error());
+    // A batch over SOS_MAX_BATCH observations.
+    let batch = vec![radio(0, 2); SOS_MAX_BATCH + 1];
+    // SAFETY: a live router and `batch.len()` observations.
+    let s = unsafe { sos_router_update(router, batch.as_ptr(), batch.len(), std::ptr::null_mut()) };
+    assert_eq!(s, sos_status::SOS_ERR_INVALID_ARG);
+    assert!(last_error().contains("SOS_MAX_BATCH"), "{}", last_error());
+    // SAFETY: as above, at the limit.
+    let s =
+        unsafe { sos_router_update(router, batch.as_ptr(), SOS_MAX_BATCH, std::ptr::null_mut()) };
+    assert_eq!(s, sos_status::SOS_OK);
+    // SAFETY: a live handle, freed once.
+    unsafe { sos_router_free(router) };
 }

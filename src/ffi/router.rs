@@ -14,7 +14,9 @@ use super::boundary::{
 use super::call::sos_call;
 use super::convert;
 use super::plan::sos_plan;
-use super::types::{sos_call_request, sos_observation, sos_policy_format};
+use super::types::{
+    sos_call_request, sos_observation, sos_policy_format, SOS_MAX_BATCH, SOS_MAX_POLICY_LEN,
+};
 
 /// The router: the policy in force, the live reachability state, and the breakers every call
 /// learns from. Create with `sos_router_new`, free with `sos_router_free`.
@@ -53,6 +55,13 @@ unsafe fn policy_text<'a>(
     let format = sos_policy_format::to_rust(format).ok_or_else(|| {
         Failure::invalid(format!("`format` = {format} is not a sos_policy_format"))
     })?;
+    // Before the UTF-8 check: a 100 MB text is refused without reading it.
+    if len > SOS_MAX_POLICY_LEN {
+        return Err(policy_failure(crate::policy::PolicyError::TooLarge {
+            len,
+            max: SOS_MAX_POLICY_LEN,
+        }));
+    }
     let text = text(text_ptr, len, "text")
         .map_err(|f| Failure::new(sos_status::SOS_ERR_POLICY, f.message))?;
     Ok((text, format))
@@ -111,7 +120,8 @@ pub unsafe extern "C" fn sos_router_free(router: *mut sos_router) {
     })
 }
 
-/// Parses, validates and installs a policy (`text_len` bytes of TOML or JSON, per `format`).
+/// Parses, validates and installs a policy (`text_len` bytes of TOML or JSON, per `format`; at
+/// most `SOS_MAX_POLICY_LEN` bytes and `SOS_MAX_JURISDICTIONS` jurisdictions).
 /// On `SOS_ERR_POLICY` the policy in force stays in force and `sos_last_error` names the field at
 /// fault. On success `*version_out` (may be NULL) is the new policy version.
 ///
@@ -254,8 +264,8 @@ pub unsafe extern "C" fn sos_router_observe(
     })
 }
 
-/// Applies `count` observations as one batch, atomically: if any is invalid none is applied and
-/// `sos_last_error` names it. The array's stride is the first element's `struct_size`, which
+/// Applies `count` observations (at most `SOS_MAX_BATCH`) as one batch, atomically: if any is
+/// invalid none is applied and `sos_last_error` names it. The array's stride is the first element's `struct_size`, which
 /// every element must repeat (so a caller built against a newer header still works). On success
 /// `*epoch_out` (may be NULL) is the new state epoch.
 ///
@@ -284,6 +294,11 @@ unsafe fn observation_batch(
     let mut batch = SmallVec::new();
     if count == 0 {
         return Ok(batch);
+    }
+    if count > SOS_MAX_BATCH {
+        return Err(Failure::invalid(format!(
+            "`count` = {count} is above SOS_MAX_BATCH ({SOS_MAX_BATCH}); split the batch"
+        )));
     }
     check_struct_size(observations, "observations")?;
     let stride = std::ptr::read(observations.cast::<u32>()) as usize;

@@ -367,6 +367,15 @@ pub const SOS_REQUEST_ALL: u32 = 1;
 /// `SOS_REQUEST_DIALER_EMERGENCY`).
 pub const SOS_MAX_DIALLED_LEN: usize = 256;
 
+/// Largest policy text `sos_router_new_from_policy` / `sos_router_load_policy` accept, in bytes
+/// (8 MiB, room for `SOS_MAX_JURISDICTIONS`); a longer one is `SOS_ERR_POLICY`, unparsed.
+pub const SOS_MAX_POLICY_LEN: usize = 8_388_608;
+/// Most `[[jurisdiction]]` entries a policy may have; more is `SOS_ERR_POLICY`.
+pub const SOS_MAX_JURISDICTIONS: usize = 100_000;
+/// Most observations `sos_router_update` takes in one batch (as many as a wire-format batch may
+/// carry); more is `SOS_ERR_INVALID_ARG`.
+pub const SOS_MAX_BATCH: usize = 4096;
+
 /// `sos_observation.signal` when no signal level was reported.
 pub const SOS_SIGNAL_UNKNOWN: u32 = 255;
 /// `sos_attempt.blamed` when no component weighed against the attempt.
@@ -546,5 +555,8 @@ mod tests {
         );
         assert_eq!(SOS_NO_COMPONENT, u32::MAX);
         assert_eq!(SOS_MAX_DIALLED_LEN, crate::request::MAX_DIALLED_LEN);
+        assert_eq!(SOS_MAX_POLICY_LEN, crate::policy::MAX_POLICY_LEN);
+        assert_eq!(SOS_MAX_JURISDICTIONS, crate::policy::MAX_JURISDICTIONS);
+        assert_eq!(SOS_MAX_BATCH, crate::wire::MAX_RECORDS);
     }
 }
