@@ -307,11 +307,11 @@ unsafe fn observation_batch(
             "`observations[0].struct_size` = {stride} is not a multiple of the struct's alignment"
         )));
     }
-    if count
-        .checked_mul(stride)
-        .map_or(true, |n| n > isize::MAX as usize)
-    {
-        return Err(Failure::invalid(format!("`count` = {count} is too large")));
+    // A match rather than `map_or(true, ..)`: clippy asks for `is_none_or` (Rust 1.82) under a
+    // newer rust-version, and this reads the same under both.
+    match count.checked_mul(stride) {
+        Some(bytes) if bytes <= isize::MAX as usize => {}
+        _ => return Err(Failure::invalid(format!("`count` = {count} is too large"))),
     }
     let base = observations.cast::<u8>();
     for i in 0..count {
