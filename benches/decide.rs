@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use sosroute::ffi::sos_call_request;
-use sosroute::{CallRequest, Capabilities, Next, Plan, Router};
+use sosroute::policy::JurisdictionSpec;
+use sosroute::{CallRequest, Capabilities, Next, Plan, Policy, PsapId, Router};
 
 mod common;
 mod naive;
@@ -53,7 +54,37 @@ fn plan_vs_routes(c: &mut Criterion) {
     group.bench_function("ranked_afresh/8", |b| {
         b.iter(|| keep(router.plan(black_box(&request))))
     });
+    // The shipped policy with a national PSAP table: each plan looks its caller's PSAP up (a
+    // binary search; it was a scan). Every other PSAP has its own voice order, so the lookup's
+    // answer is used.
+    for jurisdictions in [0u32, JURISDICTIONS] {
+        let router = Router::new(with_jurisdictions(jurisdictions));
+        let request = common::request(1, common::NOW).with_psap(PsapId(JURISDICTIONS / 2 + 1));
+        group.bench_with_input(
+            BenchmarkId::new("jurisdictions", jurisdictions),
+            &jurisdictions,
+            |b, _| b.iter(|| keep(router.plan(black_box(&request)))),
+        );
+    }
     group.finish();
+}
+
+/// PSAPs in the national-table bench: about seven times the US's 6,000.
+const JURISDICTIONS: u32 = 40_000;
+
+/// The shipped policy with PSAPs 1..=`n`, the odd ones with their own voice order.
+fn with_jurisdictions(n: u32) -> Policy {
+    let mut spec = Policy::us_default().spec().clone();
+    let mut own = spec.preference.clone();
+    own.voice.reverse();
+    spec.jurisdiction = (1..=n)
+        .map(|psap| JurisdictionSpec {
+            psap,
+            preference: (psap % 2 == 1).then(|| own.clone()),
+            guidance: None,
+        })
+        .collect();
+    Policy::from_spec(spec).expect("the bench policy is valid")
 }
 
 /// One call that fails on every route it is offered until the last one connects; returns the

@@ -43,6 +43,7 @@ pub mod signing;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
+pub mod text;
 pub mod wire;
 
 pub use identity::PolicyHash;

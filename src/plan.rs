@@ -205,11 +205,18 @@ impl Plan {
         let r = &self.request;
         let _ = write!(
             s,
-            "Call {} ({}, {})",
+            "Call {} ({}, {}",
             r.call_id,
             r.service.urn(),
             r.media.name()
         );
+        if r.classified_by_dialer {
+            s.push_str(
+                "; the dialled string is not an emergency number this library knows: planned \
+                 as a generic emergency because the dialer classified the call as one",
+            );
+        }
+        s.push(')');
         if r.psap.0 != 0 {
             let _ = write!(s, " to PSAP {}", r.psap.0);
             if let Some(state) = self.psap_state {
@@ -290,6 +297,7 @@ impl Plan {
             record: "plan",
             call_id: self.request.call_id,
             service: self.request.service,
+            classified_by_dialer: self.request.classified_by_dialer,
             media: self.request.media,
             caller: self.request.caller,
             psap: self.request.psap,
@@ -325,6 +333,10 @@ pub struct PlanRecord {
     pub call_id: u64,
     /// Service asked for.
     pub service: EmergencyService,
+    /// The service is a generic emergency because the dialer classified the call as one (see
+    /// [`CallRequest::classified_by_dialer`]); left out of the record when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub classified_by_dialer: bool,
     /// Media asked for.
     pub media: Media,
     /// Caller capabilities.

@@ -5,6 +5,8 @@
 //! `Policy` cannot exist, so installing one cannot fail; loading text can, and then the policy in
 //! force stays in force.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use thiserror::Error;
@@ -14,9 +16,21 @@ use crate::observation::{ComponentId, FactClass, PsapId};
 use crate::route::{
     set_bits, Capabilities, Media, MediaSet, RouteId, RouteKind, RouteSet, MAX_ROUTES,
 };
+use crate::text::{cut_owned, MAX_ERROR_LEN};
 
 /// Most components one policy may declare.
 pub const MAX_COMPONENTS: usize = 32;
+
+/// Largest policy text accepted, in bytes: 8 MiB. Room for [`MAX_JURISDICTIONS`] jurisdictions
+/// with a sentence of guidance each (a bare TOML `[[jurisdiction]]` takes 30 bytes, so 1 MiB
+/// would not hold them), and a bound on what one load may cost.
+pub const MAX_POLICY_LEN: usize = 8 << 20;
+
+/// Most `[[jurisdiction]]` entries one policy may have (one per PSAP; the US has about 6,000).
+pub const MAX_JURISDICTIONS: usize = 100_000;
+
+/// Longest policy name, in bytes: it goes into every audit record.
+pub const MAX_POLICY_NAME_LEN: usize = 256;
 
 /// Longest time any policy field may name: one day.
 const MAX_SECONDS: f64 = 86_400.0;
@@ -35,6 +49,14 @@ pub enum PolicyError {
         format: &'static str,
         /// The parser's message.
         message: String,
+    },
+    /// The text is longer than [`MAX_POLICY_LEN`]: not parsed.
+    #[error("policy text is {len} bytes; at most {max} (MAX_POLICY_LEN, 8 MiB) are accepted")]
+    TooLarge {
+        /// Its length in bytes.
+        len: usize,
+        /// [`MAX_POLICY_LEN`].
+        max: usize,
     },
     /// A field holds a value the policy cannot work with.
     #[error("policy field `{field}` = {value}: {reason}")]
@@ -57,10 +79,31 @@ fn invalid(
     value: impl std::fmt::Debug,
     reason: impl Into<String>,
 ) -> PolicyError {
+    // Each part cut so the whole message stays within `text::MAX_ERROR_LEN`: the value is the
+    // caller's (a megabyte name, guidance text), and the message is quoted into logs.
     PolicyError::Invalid {
-        field: field.into(),
-        value: format!("{value:?}"),
-        reason: reason.into(),
+        field: cut_owned(field.into(), 200),
+        value: cut_owned(format!("{value:?}"), 512),
+        reason: cut_owned(reason.into(), 200),
+    }
+}
+
+/// Refuses a text over [`MAX_POLICY_LEN`] before parsing it: parsing is what would cost.
+fn check_len(text: &str) -> Result<(), PolicyError> {
+    if text.len() > MAX_POLICY_LEN {
+        return Err(PolicyError::TooLarge {
+            len: text.len(),
+            max: MAX_POLICY_LEN,
+        });
+    }
+    Ok(())
+}
+
+/// A parser's message, cut: TOML quotes the whole offending line, which can be megabytes.
+fn parse_error(format: &'static str, message: String) -> PolicyError {
+    PolicyError::Parse {
+        format,
+        message: cut_owned(message, MAX_ERROR_LEN - 64),
     }
 }
 
@@ -465,21 +508,19 @@ impl Policy {
         Policy::from_toml(US_HANDSET_TOML).expect("the shipped default policy is valid")
     }
 
-    /// Parses and validates a TOML policy.
+    /// Parses and validates a TOML policy of at most [`MAX_POLICY_LEN`] bytes.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
-        let spec: PolicySpec = toml::from_str(text).map_err(|e| PolicyError::Parse {
-            format: "TOML",
-            message: e.to_string().trim_end().to_owned(),
-        })?;
+        check_len(text)?;
+        let spec: PolicySpec = toml::from_str(text)
+            .map_err(|e| parse_error("TOML", e.to_string().trim_end().to_owned()))?;
         Policy::from_spec(spec)
     }
 
-    /// Parses and validates a JSON policy.
+    /// Parses and validates a JSON policy of at most [`MAX_POLICY_LEN`] bytes.
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
-        let spec: PolicySpec = serde_json::from_str(text).map_err(|e| PolicyError::Parse {
-            format: "JSON",
-            message: e.to_string(),
-        })?;
+        check_len(text)?;
+        let spec: PolicySpec =
+            serde_json::from_str(text).map_err(|e| parse_error("JSON", e.to_string()))?;
         Policy::from_spec(spec)
     }
 
@@ -495,6 +536,17 @@ impl Policy {
     pub fn from_spec(spec: PolicySpec) -> Result<Policy, PolicyError> {
         if spec.name.trim().is_empty() {
             return Err(invalid("name", &spec.name, "must not be empty"));
+        }
+        check_text("name", &spec.name)?;
+        if spec.name.len() > MAX_POLICY_NAME_LEN {
+            return Err(invalid(
+                "name",
+                &spec.name,
+                format!(
+                    "is {} bytes; at most {MAX_POLICY_NAME_LEN} (MAX_POLICY_NAME_LEN)",
+                    spec.name.len()
+                ),
+            ));
         }
         let budget_ms = seconds("budget.total_s", spec.budget.total_s, 1.0)?;
         if let Some(rounds @ (0 | 11..)) = spec.budget.max_rounds {
@@ -545,7 +597,16 @@ impl Policy {
         let routes = compile_routes(&spec.route, &spec.component)?;
         let preference = compile_preference("preference", &spec.preference, &routes)?;
         let guidance = compile_guidance("guidance", &spec.guidance)?;
+        if spec.jurisdiction.len() > MAX_JURISDICTIONS {
+            return Err(invalid(
+                "jurisdiction",
+                spec.jurisdiction.len(),
+                format!("at most {MAX_JURISDICTIONS} jurisdictions (MAX_JURISDICTIONS)"),
+            ));
+        }
         let mut jurisdictions: Vec<Jurisdiction> = Vec::with_capacity(spec.jurisdiction.len());
+        // A set, not a scan of those before: 40,000 jurisdictions took 3.8 s to check.
+        let mut seen: HashSet<u32> = HashSet::with_capacity(spec.jurisdiction.len());
         for (i, j) in spec.jurisdiction.iter().enumerate() {
             let field = format!("jurisdiction[{i}]");
             if j.psap == 0 {
@@ -555,7 +616,7 @@ impl Policy {
                     "0 means \"PSAP not known\"; use the registry id",
                 ));
             }
-            if jurisdictions.iter().any(|k| k.psap.0 == j.psap) {
+            if !seen.insert(j.psap) {
                 return Err(invalid(format!("{field}.psap"), j.psap, "appears twice"));
             }
             jurisdictions.push(Jurisdiction {
@@ -572,6 +633,8 @@ impl Policy {
                     .transpose()?,
             });
         }
+        // Sorted by PSAP so that each plan finds its caller's jurisdiction by binary search.
+        jurisdictions.sort_unstable_by_key(|j| j.psap.0);
         Ok(Policy {
             version: 0,
             components,
@@ -721,7 +784,11 @@ impl Policy {
         if psap.0 == 0 {
             return None;
         }
-        self.jurisdictions.iter().find(|j| j.psap == psap)
+        // `from_spec` sorted them by PSAP: a lookup per plan is O(log n), not a scan.
+        self.jurisdictions
+            .binary_search_by_key(&psap.0, |j| j.psap.0)
+            .ok()
+            .map(|i| &self.jurisdictions[i])
     }
 }
 
@@ -748,7 +815,21 @@ fn seconds(field: &str, s: f64, min: f64) -> Result<u64, PolicyError> {
     Ok((s * 1000.0).round() as u64)
 }
 
+/// Refuses text a C caller would read short: C strings end at the first NUL, so a name or a
+/// sentence with one inside (JSON `\u0000`) would reach a C log or screen cut, silently.
+fn check_text(field: &str, text: &str) -> Result<(), PolicyError> {
+    match text.bytes().position(|b| b == 0) {
+        Some(at) => Err(invalid(
+            field,
+            text,
+            format!("contains a NUL character (U+0000) at byte {at}; C callers would read the text only up to it"),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn check_name(field: &str, name: &str) -> Result<(), PolicyError> {
+    check_text(field, name)?;
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -954,6 +1035,7 @@ fn compile_guidance(field: &str, spec: &GuidanceSpec) -> Result<Guidance, Policy
             "must not be empty",
         ));
     }
+    check_text(&format!("{field}.text"), &spec.text)?;
     for (k, n) in spec.numbers.iter().enumerate() {
         let ok = !n.is_empty()
             && n.bytes()

@@ -744,11 +744,11 @@ impl Snapshot {
                 }
                 let entry = self.psap_entry(psap);
                 match obs.fact {
-                    Fact::Psap { state } if entry.state.map_or(true, |(_, at)| at <= obs.at_ms) => {
+                    Fact::Psap { state } if entry.state.is_none_or(|(_, at)| at <= obs.at_ms) => {
                         entry.state = Some((state, obs.at_ms));
                     }
                     Fact::PsapTextReady { ready }
-                        if entry.text_ready.map_or(true, |(_, at)| at <= obs.at_ms) =>
+                        if entry.text_ready.is_none_or(|(_, at)| at <= obs.at_ms) =>
                     {
                         entry.text_ready = Some((ready, obs.at_ms));
                     }

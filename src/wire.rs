@@ -212,8 +212,8 @@ pub enum WireError {
     },
     /// The batch decoded, but the router refused one of its updates (an undeclared component or
     /// route, a fact the subject cannot have, ...). Nothing was applied. `source` counts decoded
-    /// updates, `index` every record.
-    #[error("record {index} at byte {offset} was refused: {source}")]
+    /// updates, `index` every record; the message names the record only by `index`.
+    #[error("record {index} at byte {offset} was refused: {}", refusal(source))]
     Refused {
         /// Position of the record in the batch.
         index: usize,
@@ -489,6 +489,19 @@ pub fn apply(router: &Router, input: &[u8]) -> Result<u64, WireError> {
                 source,
             }
         })
+}
+
+/// The router's reason without its own "update N: " prefix: N counts decoded updates (skipped
+/// records left out), so next to "record M" it would name one record two ways.
+fn refusal(source: &UpdateError) -> String {
+    let text = source.to_string();
+    match text
+        .strip_prefix("update ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((n, reason)) if n.bytes().all(|b| b.is_ascii_digit()) => reason.to_owned(),
+        _ => text,
+    }
 }
 
 /// Position, among the updates given to `Router::apply`, of the one it refused.
@@ -1041,7 +1054,11 @@ mod tests {
             ),
             "{err:?}"
         );
-        assert!(err.to_string().starts_with("record 2 at byte 27"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "record 2 at byte 27 was refused: component 99 is not declared by the policy in \
+             force (7 components)"
+        );
         assert_eq!(router.snapshot(), before);
     }
 

@@ -374,6 +374,20 @@ fn c_request(r: &Req) -> sos_call_request {
     }
 }
 
+/// Whether a step carries a value no policy accepts: a signal level above the scale, or a fact
+/// about PSAP 0. The C ABI refuses those as `SOS_ERR_INVALID_ARG`.
+fn step_has_bad_value(step: &Step) -> bool {
+    let bad = |o: &Observation| {
+        matches!(o.fact, Fact::Radio { signal, .. } if signal.0 > SignalLevel::MAX_BARS && signal != SignalLevel::UNKNOWN)
+            || o.subject == Subject::Psap(PsapId(0))
+    };
+    match step {
+        Step::Observe(o) => bad(o),
+        Step::Batch(os) => os.iter().any(bad),
+        Step::Outcome(..) => false,
+    }
+}
+
 /// Both routers, fed the same history.
 struct Pair {
     rust: Router,
@@ -428,6 +442,11 @@ impl Pair {
             Ok(e) => {
                 assert_eq!(c, sos_status::SOS_OK, "{step:?}");
                 assert_eq!(epoch, e);
+            }
+            // A value no policy accepts is a bad argument in C, found before any refusal by the
+            // policy in force, which is an update error (see `sos_status`).
+            Err(_) if step_has_bad_value(step) => {
+                assert_eq!(c, sos_status::SOS_ERR_INVALID_ARG, "{step:?}")
             }
             Err(_) => assert_eq!(c, sos_status::SOS_ERR_UPDATE, "{step:?}"),
         }

@@ -107,8 +107,10 @@ class Lib:
             f = getattr(lib, name)
             f.restype, f.argtypes = res, args
         self.c = lib
-        if lib.sos_abi_version() != 1:
-            raise SosError("libsosroute ABI %d, this daemon speaks ABI 1" % lib.sos_abi_version())
+        # ABI 2 only moved which failure status some refusals give; this daemon treats every
+        # failure alike, so it speaks both.
+        if lib.sos_abi_version() not in (1, 2):
+            raise SosError("libsosroute ABI %d, this daemon speaks ABI 1 and 2" % lib.sos_abi_version())
 
     def check(self, status, what, ok=(SOS_OK,)):
         if status in ok:

@@ -181,6 +181,7 @@ fn request(u: &mut Unstructured, now: u64) -> Result<CallRequest> {
         caller: caps,
         psap: PsapId(*u.choose(&PSAPS)?),
         now_ms: now,
+        classified_by_dialer: u.ratio(1, 8)?,
     })
 }
 

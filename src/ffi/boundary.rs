@@ -5,10 +5,14 @@ use std::cell::RefCell;
 use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::text::{cut, MAX_ERROR_LEN};
+
 /// What a call came to. Every export that can fail returns one.
 ///
 /// The values are part of the ABI: they are never renumbered and never reused. On any value other
-/// than `SOS_OK` and `SOS_DONE`, `sos_last_error` gives a message naming the offending argument.
+/// than `SOS_OK`, `SOS_DONE` and `SOS_ERR_BUFFER_TOO_SMALL`, `sos_last_error` gives a message
+/// naming the offending argument, at most 1024 bytes long (a longer one is cut on a UTF-8
+/// boundary and ends in "… (cut)").
 /// cbindgen:rename-all=None
 #[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,21 +24,32 @@ pub enum sos_status {
     SOS_DONE = 1,
     /// A pointer argument that must not be NULL was NULL.
     SOS_ERR_NULL = 2,
-    /// An argument is out of range: an integer that is not a value of its enum, unknown flag
-    /// bits, a `struct_size` too small, an index past the end, text that is not UTF-8.
+    /// An argument no router could accept, whatever its policy and state: an integer that is
+    /// not a value of its enum, a flag other than 0 or 1, a signal level other than 0..=4 or
+    /// `SOS_SIGNAL_UNKNOWN` (5 and 256 alike), PSAP id 0 in an observation, a code above 65535,
+    /// unknown flag bits, a `struct_size` too small, an index past the end, a length above its
+    /// documented limit. A bug in the caller: retrying will not help.
     SOS_ERR_INVALID_ARG = 3,
-    /// The dialled string is not an emergency number or `urn:service:sos` URN.
+    /// The dialled string is not an emergency number or `urn:service:sos` URN (a string that is
+    /// not UTF-8 included), and the request does not carry `SOS_REQUEST_DIALER_EMERGENCY`.
     SOS_ERR_NOT_EMERGENCY = 4,
-    /// A policy text was rejected; the policy in force stays in force.
+    /// A policy text was rejected, for anything in its content: not UTF-8, too large, a syntax
+    /// error, a field out of range. The policy in force stays in force.
     SOS_ERR_POLICY = 5,
-    /// An observation batch or outcome was rejected; the state is as it was.
+    /// An observation batch or outcome was rejected against the policy in force: a component
+    /// or route id it does not declare (of any size: 65535 and 65536 alike), a fact its subject
+    /// cannot have; any refusal of a wire-format batch. The state is as it was; the same update
+    /// may be accepted under another policy.
     SOS_ERR_UPDATE = 6,
     /// The caller's buffer is too small; nothing was written to it, and the size needed
-    /// (including the terminating NUL) was written to `needed`.
+    /// (including the terminating NUL) was written to `needed`. This status (a size query with
+    /// `NULL, 0` included) leaves `sos_last_error` as it was, so the failure before it can
+    /// still be read.
     SOS_ERR_BUFFER_TOO_SMALL = 7,
     /// A call session was used out of order (an attempt still in flight, nothing to report).
     SOS_ERR_SESSION = 8,
-    /// No such component or route under the policy in force.
+    /// No such component or route under the policy in force (a name that is not UTF-8
+    /// included: no policy declares one).
     SOS_ERR_NOT_FOUND = 9,
     /// The library panicked; the call had no effect and the handles stay usable.
     SOS_ERR_PANIC = 10,
@@ -110,12 +125,17 @@ thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
+/// Stores `message` as the thread's last error, cut to [`MAX_ERROR_LEN`] bytes: messages quote
+/// input (a TOML line, a dialled string), and a 10 MB message helps no log and no C buffer.
 pub(crate) fn set_last_error(message: &str) {
+    let message = cut(message, MAX_ERROR_LEN);
     // `try_with`: during thread teardown the slot may be gone; the status still tells the caller.
     let _ = LAST_ERROR.try_with(|e| {
         if let Ok(mut e) = e.try_borrow_mut() {
             e.clear();
-            e.push_str(message);
+            e.push_str(&message);
+            // A once-huge message would otherwise keep its capacity for the thread's life.
+            e.shrink_to(MAX_ERROR_LEN);
         }
     });
 }
@@ -132,7 +152,11 @@ pub(crate) fn run(body: impl FnOnce() -> Outcome) -> sos_status {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(status)) => status,
         Ok(Err(failure)) => {
-            set_last_error(&failure.message);
+            // A buffer too small is how a caller asks a text getter for the size (`NULL, 0`): it
+            // must not replace the failure the caller is about to read with `sos_last_error`.
+            if failure.status != sos_status::SOS_ERR_BUFFER_TOO_SMALL {
+                set_last_error(&failure.message);
+            }
             failure.status
         }
         Err(payload) => {
@@ -272,9 +296,10 @@ pub(crate) unsafe fn copy_text(
     let want = value.len() + 1;
     *needed = want;
     if len < want {
+        // No message: this status leaves the thread's last error as it was (see `run`).
         return Err(Failure::new(
             sos_status::SOS_ERR_BUFFER_TOO_SMALL,
-            format!("the buffer holds {len} bytes; {want} are needed, with the NUL"),
+            String::new(),
         ));
     }
     std::ptr::copy_nonoverlapping(value.as_ptr(), buf.cast::<u8>(), value.len());

@@ -6,7 +6,7 @@ use crate::plan::{Attempt, LeftOut, Plan};
 use crate::request::{CallRequest, EmergencyService};
 use crate::route::Capabilities;
 
-use super::boundary::{bytes, sos_status, utf8, Failure};
+use super::boundary::{bytes, sos_status, Failure};
 use super::types::*;
 
 fn not_a(field: &str, value: u32, what: &str) -> Failure {
@@ -23,12 +23,13 @@ fn flag(field: &str, value: u32) -> Result<bool, Failure> {
     }
 }
 
-/// A request from its C form: enums and flags validated, the dialled string recognised.
+/// A request from its C form: enums and flags validated, the dialled string recognised, or
+/// (with `SOS_REQUEST_DIALER_EMERGENCY` in `flags`) planned as a generic emergency if it is not.
 ///
 /// # Safety
 /// `r.dialled` is NULL or points to `r.dialled_len` readable bytes.
 #[inline(always)]
-pub(crate) unsafe fn request(r: &sos_call_request) -> Result<CallRequest, Failure> {
+pub(crate) unsafe fn request(r: &sos_call_request, flags: u32) -> Result<CallRequest, Failure> {
     let media =
         sos_media::to_rust(r.media).ok_or_else(|| not_a("request->media", r.media, "sos_media"))?;
     if r.capabilities & !SOS_CAP_ALL != 0 {
@@ -38,23 +39,46 @@ pub(crate) unsafe fn request(r: &sos_call_request) -> Result<CallRequest, Failur
             r.capabilities & !SOS_CAP_ALL
         )));
     }
-    if r.dialled.is_null() {
-        return Err(Failure::null("request->dialled"));
+    if flags & !SOS_REQUEST_ALL != 0 {
+        return Err(Failure::invalid(format!(
+            "`flags` = {flags:#x} has bits no SOS_REQUEST_* flag defines ({:#x})",
+            flags & !SOS_REQUEST_ALL
+        )));
     }
-    let dialled = bytes(r.dialled, r.dialled_len, "request->dialled")?;
-    // A number as dialled is ASCII: looked up before the UTF-8 check, which costs more.
-    let service = match EmergencyService::of_number(dialled) {
-        Some(service) => service,
-        None => EmergencyService::recognise(utf8(dialled, "request->dialled")?)
-            .map_err(|e| Failure::new(sos_status::SOS_ERR_NOT_EMERGENCY, e.to_string()))?,
+    let dialer_says = flags & SOS_REQUEST_DIALER_EMERGENCY != 0;
+    let dialled: &[u8] = if r.dialled.is_null() {
+        // A dialer that knows the call is an emergency may have no string to give.
+        if !(dialer_says && r.dialled_len == 0) {
+            return Err(Failure::null("request->dialled"));
+        }
+        &[]
+    } else {
+        bytes(r.dialled, r.dialled_len, "request->dialled")?
+    };
+    // The number exactly as dialled first: the usual case, without parsing.
+    let recognised = match EmergencyService::of_number(dialled) {
+        Some(service) => Ok(service),
+        None => EmergencyService::recognise_bytes(dialled),
+    };
+    let service = match recognised {
+        Ok(service) => Some(service),
+        Err(_) if dialer_says => None,
+        Err(e) => {
+            return Err(Failure::new(
+                sos_status::SOS_ERR_NOT_EMERGENCY,
+                e.to_string(),
+            ))
+        }
     };
     Ok(CallRequest {
-        call_id: r.call_id,
-        service,
-        media,
-        caller: Capabilities(r.capabilities),
         psap: PsapId(r.psap),
-        now_ms: r.now_ms,
+        ..CallRequest::classified(
+            r.call_id,
+            service,
+            media,
+            Capabilities(r.capabilities),
+            r.now_ms,
+        )
     })
 }
 
@@ -63,12 +87,28 @@ pub(crate) unsafe fn request(r: &sos_call_request) -> Result<CallRequest, Failur
 pub(crate) fn observation(o: &sos_observation, field: &str) -> Result<Observation, Failure> {
     let subject = match o.subject {
         s if s == sos_subject::Component as u32 => {
+            // An id the policy in force does not declare is SOS_ERR_UPDATE whatever its size: a
+            // monitor a policy change left behind is an operational fault, not a bad argument.
             let id = u16::try_from(o.id).map_err(|_| {
-                Failure::invalid(format!("`{field}.id` = {} is not a component id", o.id))
+                Failure::new(
+                    sos_status::SOS_ERR_UPDATE,
+                    format!(
+                        "`{field}.id` = {}: component {} is not declared by the policy in force",
+                        o.id, o.id
+                    ),
+                )
             })?;
             Subject::Component(ComponentId(id))
         }
-        s if s == sos_subject::Psap as u32 => Subject::Psap(PsapId(o.id)),
+        s if s == sos_subject::Psap as u32 => {
+            // PSAP 0 is never valid (it means "not known"): a bad argument under any policy.
+            if o.id == 0 {
+                return Err(Failure::invalid(format!(
+                    "`{field}.id` = 0: PSAP id 0 means \"not known\" and cannot carry facts"
+                )));
+            }
+            Subject::Psap(PsapId(o.id))
+        }
         s => return Err(not_a(&format!("{field}.subject"), s, "sos_subject")),
     };
     let state = |what: &str| format!("{field}.state ({what})");
@@ -76,12 +116,7 @@ pub(crate) fn observation(o: &sos_observation, field: &str) -> Result<Observatio
         f if f == sos_fact::Radio as u32 => Fact::Radio {
             state: sos_radio_state::to_rust(o.state)
                 .ok_or_else(|| not_a(&state("radio"), o.state, "sos_radio_state"))?,
-            signal: SignalLevel(u8::try_from(o.signal).map_err(|_| {
-                Failure::invalid(format!(
-                    "`{field}.signal` = {} is not 0..=4 or SOS_SIGNAL_UNKNOWN",
-                    o.signal
-                ))
-            })?),
+            signal: signal(o.signal, field)?,
         },
         f if f == sos_fact::Service as u32 => Fact::Service {
             state: sos_service_state::to_rust(o.state)
@@ -114,6 +149,22 @@ pub(crate) fn observation(o: &sos_observation, field: &str) -> Result<Observatio
         fact,
         at_ms: o.at_ms,
     })
+}
+
+/// A signal level: 0..=4 bars or `SOS_SIGNAL_UNKNOWN`, checked here for every value (5 as well
+/// as 256), so that one fault has one status, `SOS_ERR_INVALID_ARG`.
+fn signal(value: u32, field: &str) -> Result<SignalLevel, Failure> {
+    match u8::try_from(value) {
+        Ok(level) if level <= SignalLevel::MAX_BARS || level == SignalLevel::UNKNOWN.0 => {
+            Ok(SignalLevel(level))
+        }
+        _ => Err(Failure::invalid(format!(
+            "`{field}.signal` = {value} is not a signal level (0..={} bars, or \
+             SOS_SIGNAL_UNKNOWN = {})",
+            SignalLevel::MAX_BARS,
+            SignalLevel::UNKNOWN.0
+        ))),
+    }
 }
 
 /// An outcome from its C arguments. `cause` and `code` count only for `SOS_OUTCOME_REJECTED`.

@@ -36,7 +36,12 @@ pub const SOSROUTE_VERSION_MINOR: u32 = 1;
 pub const SOSROUTE_VERSION_PATCH: u32 = 0;
 /// Version of the C ABI this header describes: raised on any change a C caller compiled against
 /// an older header could notice. Compare with `sos_abi_version()` at start-up.
-pub const SOSROUTE_ABI_VERSION: u32 = 1;
+///
+/// 2: one status per kind of fault (see `sos_status`): a signal level off the scale and PSAP 0
+/// are `SOS_ERR_INVALID_ARG` at any value, an undeclared component id `SOS_ERR_UPDATE` at any
+/// value, a dialled string or component name that is not UTF-8 `SOS_ERR_NOT_EMERGENCY` /
+/// `SOS_ERR_NOT_FOUND`; `SOS_ERR_BUFFER_TOO_SMALL` leaves `sos_last_error` as it was.
+pub const SOSROUTE_ABI_VERSION: u32 = 2;
 
 /// The library version, `MAJOR.MINOR.PATCH`, as a static NUL-terminated string.
 #[no_mangle]
@@ -69,7 +74,10 @@ pub extern "C" fn sos_status_name(status: u32) -> *const c_char {
 
 /// Copies the message of the calling thread's last failure into `buf` (see `sos_plan_explain`
 /// for the buffer contract): the argument or field at fault and why. Empty before any failure.
-/// It is not cleared by later successes, and this call does not change it.
+/// It is not cleared by later successes, nor replaced by `SOS_ERR_BUFFER_TOO_SMALL` from any
+/// text getter (so a size query never loses the error being logged), and this call does not
+/// change it. At most 1024 bytes plus the NUL: a longer message is cut on a UTF-8 boundary and
+/// ends in "… (cut)".
 ///
 /// # Safety
 /// `buf` is NULL or writable for `len` bytes; `needed` is NULL or writable.

@@ -193,7 +193,8 @@ pub unsafe extern "C" fn sos_plan_left_out(
 /// The buffer contract of every text getter: `*needed` is set to the text's size in bytes
 /// including the terminating NUL. If `len` is at least that, the text and a NUL are copied to
 /// `buf` and the result is `SOS_OK`; otherwise nothing is written to `buf` and the result is
-/// `SOS_ERR_BUFFER_TOO_SMALL` (`buf` NULL with `len` 0 asks for the size only). Text is UTF-8.
+/// `SOS_ERR_BUFFER_TOO_SMALL` (`buf` NULL with `len` 0 asks for the size only), which leaves
+/// the thread's `sos_last_error` as it was. Text is UTF-8.
 ///
 /// # Safety
 /// `plan` is NULL or live; `buf` is NULL or writable for `len` bytes; `needed` is NULL or

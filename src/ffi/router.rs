@@ -14,7 +14,9 @@ use super::boundary::{
 use super::call::sos_call;
 use super::convert;
 use super::plan::sos_plan;
-use super::types::{sos_call_request, sos_observation, sos_policy_format};
+use super::types::{
+    sos_call_request, sos_observation, sos_policy_format, SOS_MAX_BATCH, SOS_MAX_POLICY_LEN,
+};
 
 /// The router: the policy in force, the live reachability state, and the breakers every call
 /// learns from. Create with `sos_router_new`, free with `sos_router_free`.
@@ -53,6 +55,13 @@ unsafe fn policy_text<'a>(
     let format = sos_policy_format::to_rust(format).ok_or_else(|| {
         Failure::invalid(format!("`format` = {format} is not a sos_policy_format"))
     })?;
+    // Before the UTF-8 check: a 100 MB text is refused without reading it.
+    if len > SOS_MAX_POLICY_LEN {
+        return Err(policy_failure(crate::policy::PolicyError::TooLarge {
+            len,
+            max: SOS_MAX_POLICY_LEN,
+        }));
+    }
     let text = text(text_ptr, len, "text")
         .map_err(|f| Failure::new(sos_status::SOS_ERR_POLICY, f.message))?;
     Ok((text, format))
@@ -111,7 +120,8 @@ pub unsafe extern "C" fn sos_router_free(router: *mut sos_router) {
     })
 }
 
-/// Parses, validates and installs a policy (`text_len` bytes of TOML or JSON, per `format`).
+/// Parses, validates and installs a policy (`text_len` bytes of TOML or JSON, per `format`; at
+/// most `SOS_MAX_POLICY_LEN` bytes and `SOS_MAX_JURISDICTIONS` jurisdictions).
 /// On `SOS_ERR_POLICY` the policy in force stays in force and `sos_last_error` names the field at
 /// fault. On success `*version_out` (may be NULL) is the new policy version.
 ///
@@ -168,7 +178,8 @@ pub unsafe extern "C" fn sos_router_policy_name(
 }
 
 /// The id, under the policy in force, of the component called `name` (`name_len` bytes, e.g.
-/// `home_core`), for `sos_observation.id`. `SOS_ERR_NOT_FOUND` if the policy has none.
+/// `home_core`), for `sos_observation.id`. `SOS_ERR_NOT_FOUND` if the policy has none (a name
+/// that is not UTF-8 included).
 ///
 /// # Safety
 /// `router` is NULL or live; `name` is NULL or points to `name_len` readable bytes; `id_out` is
@@ -181,7 +192,9 @@ pub unsafe extern "C" fn sos_router_component_id(
     id_out: *mut u32,
 ) -> sos_status {
     ffi_boundary!(nonnull(router, name, id_out) {
-        let name = text(name, name_len, "name")?;
+        // Not UTF-8 is one more name the policy does not declare: the same status as any other.
+        let name = text(name, name_len, "name")
+            .map_err(|f| Failure::new(sos_status::SOS_ERR_NOT_FOUND, f.message))?;
         let id = self::router(router).component_id(name).ok_or_else(|| {
             Failure::new(
                 sos_status::SOS_ERR_NOT_FOUND,
@@ -229,8 +242,9 @@ pub(crate) fn route_name(policy: &Policy, route: u32) -> Result<&str, Failure> {
         })
 }
 
-/// Applies one observation. On `SOS_ERR_INVALID_ARG` / `SOS_ERR_UPDATE` nothing changes. On
-/// success `*epoch_out` (may be NULL) is the new state epoch.
+/// Applies one observation. On `SOS_ERR_INVALID_ARG` (a value no policy accepts) or
+/// `SOS_ERR_UPDATE` (refused by the policy in force) nothing changes. On success `*epoch_out`
+/// (may be NULL) is the new state epoch.
 ///
 /// # Safety
 /// `router` is NULL or live; `observation` is NULL or points to a `sos_observation` of
@@ -250,8 +264,8 @@ pub unsafe extern "C" fn sos_router_observe(
     })
 }
 
-/// Applies `count` observations as one batch, atomically: if any is invalid none is applied and
-/// `sos_last_error` names it. The array's stride is the first element's `struct_size`, which
+/// Applies `count` observations (at most `SOS_MAX_BATCH`) as one batch, atomically: if any is
+/// invalid none is applied and `sos_last_error` names it. The array's stride is the first element's `struct_size`, which
 /// every element must repeat (so a caller built against a newer header still works). On success
 /// `*epoch_out` (may be NULL) is the new state epoch.
 ///
@@ -281,6 +295,11 @@ unsafe fn observation_batch(
     if count == 0 {
         return Ok(batch);
     }
+    if count > SOS_MAX_BATCH {
+        return Err(Failure::invalid(format!(
+            "`count` = {count} is above SOS_MAX_BATCH ({SOS_MAX_BATCH}); split the batch"
+        )));
+    }
     check_struct_size(observations, "observations")?;
     let stride = std::ptr::read(observations.cast::<u32>()) as usize;
     if stride % std::mem::align_of::<sos_observation>() != 0 {
@@ -288,11 +307,11 @@ unsafe fn observation_batch(
             "`observations[0].struct_size` = {stride} is not a multiple of the struct's alignment"
         )));
     }
-    if count
-        .checked_mul(stride)
-        .map_or(true, |n| n > isize::MAX as usize)
-    {
-        return Err(Failure::invalid(format!("`count` = {count} is too large")));
+    // A match rather than `map_or(true, ..)`: clippy asks for `is_none_or` (Rust 1.82) under a
+    // newer rust-version, and this reads the same under both.
+    match count.checked_mul(stride) {
+        Some(bytes) if bytes <= isize::MAX as usize => {}
+        _ => return Err(Failure::invalid(format!("`count` = {count} is too large"))),
     }
     let base = observations.cast::<u8>();
     for i in 0..count {
@@ -370,11 +389,13 @@ pub unsafe extern "C" fn sos_router_record_outcome(
     })
 }
 
-/// Plans a call on the latest state. The plan is the caller's: free it with `sos_plan_free`.
+/// Plans a call on the latest state: `sos_router_plan_ex` with no flags. The plan is the
+/// caller's: free it with `sos_plan_free`.
 ///
-/// `SOS_ERR_NOT_EMERGENCY` if `request->dialled` is not an emergency number or service URN;
-/// `SOS_ERR_INVALID_ARG` for a `struct_size` too small, a `media` that is not a `sos_media`,
-/// capability bits no `SOS_CAP_*` defines, or a dialled string that is not UTF-8.
+/// `SOS_ERR_NOT_EMERGENCY` if `request->dialled` is not an emergency number or service URN
+/// (after the normalisation `sos_call_request.dialled` describes; not UTF-8 included);
+/// `SOS_ERR_INVALID_ARG` for a `struct_size` too small, a `media` that is not a `sos_media`, or
+/// capability bits no `SOS_CAP_*` defines.
 ///
 /// # Safety
 /// `router` is NULL or live; `request` is NULL or points to a `sos_call_request` of
@@ -386,15 +407,36 @@ pub unsafe extern "C" fn sos_router_plan(
     request: *const sos_call_request,
     plan_out: *mut *mut sos_plan,
 ) -> sos_status {
+    sos_router_plan_ex(router, request, 0, plan_out)
+}
+
+/// Plans a call on the latest state, with `SOS_REQUEST_*` `flags`: with
+/// `SOS_REQUEST_DIALER_EMERGENCY` (the dialer already classified the call as an emergency) a
+/// dialled string the library does not recognise is planned as a generic emergency
+/// (`urn:service:sos`) instead of failing with `SOS_ERR_NOT_EMERGENCY`, and the plan's
+/// explanation says so. Unknown flag bits are `SOS_ERR_INVALID_ARG`. Otherwise as
+/// `sos_router_plan`.
+///
+/// # Safety
+/// As `sos_router_plan`; with `SOS_REQUEST_DIALER_EMERGENCY`, `request->dialled` may be NULL
+/// if `dialled_len` is 0.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_plan_ex(
+    router: *const sos_router,
+    request: *const sos_call_request,
+    flags: u32,
+    plan_out: *mut *mut sos_plan,
+) -> sos_status {
     ffi_boundary!(nonnull(router, request, plan_out) {
-        let request = convert::request(&read_struct(request, "request")?)?;
+        let request = convert::request(&read_struct(request, "request")?, flags)?;
         *plan_out = super::plan::plan_handle(self::router(router), &request);
         Ok(sos_status::SOS_OK)
     })
 }
 
 /// Starts a call session for `request`: then `sos_call_next_attempt` / `sos_call_report` until
-/// `SOS_DONE`. Free it with `sos_call_free`. The request is checked as by `sos_router_plan`.
+/// `SOS_DONE`. Free it with `sos_call_free`. The request is checked as by `sos_router_plan`;
+/// `sos_router_begin_ex` with no flags.
 ///
 /// # Safety
 /// As `sos_router_plan`, with `call_out` NULL or writable.
@@ -404,8 +446,24 @@ pub unsafe extern "C" fn sos_router_begin(
     request: *const sos_call_request,
     call_out: *mut *mut sos_call,
 ) -> sos_status {
+    sos_router_begin_ex(router, request, 0, call_out)
+}
+
+/// Starts a call session for `request` with `SOS_REQUEST_*` `flags`, as `sos_router_plan_ex`
+/// plans: with `SOS_REQUEST_DIALER_EMERGENCY` an unrecognised dialled string is a generic
+/// emergency.
+///
+/// # Safety
+/// As `sos_router_plan_ex`, with `call_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_begin_ex(
+    router: *const sos_router,
+    request: *const sos_call_request,
+    flags: u32,
+    call_out: *mut *mut sos_call,
+) -> sos_status {
     ffi_boundary!(nonnull(router, request, call_out) {
-        let request = convert::request(&read_struct(request, "request")?)?;
+        let request = convert::request(&read_struct(request, "request")?, flags)?;
         let call = self::router(router).begin(request);
         *call_out = super::call::into_handle(call);
         Ok(sos_status::SOS_OK)

@@ -354,6 +354,28 @@ pub const SOS_CAP_SATELLITE: u32 = 16;
 /// Every capability flag this version knows; other bits are rejected.
 pub const SOS_CAP_ALL: u32 = 31;
 
+/// Request flag (`sos_router_plan_ex`, `sos_router_begin_ex`): the dialer already classified
+/// the call as an emergency. A dialled string the library does not recognise is then planned as
+/// a generic emergency (`SOS_EMERGENCY_SERVICE_SOS`, `urn:service:sos`), and the plan's
+/// explanation says why; `dialled` may then be NULL with `dialled_len` 0. The library is never
+/// the reason an emergency call is not attempted.
+pub const SOS_REQUEST_DIALER_EMERGENCY: u32 = 1;
+/// Every request flag this version knows; other bits are rejected.
+pub const SOS_REQUEST_ALL: u32 = 1;
+
+/// Longest dialled string examined, in bytes: a longer one is `SOS_ERR_NOT_EMERGENCY` (without
+/// `SOS_REQUEST_DIALER_EMERGENCY`).
+pub const SOS_MAX_DIALLED_LEN: usize = 256;
+
+/// Largest policy text `sos_router_new_from_policy` / `sos_router_load_policy` accept, in bytes
+/// (8 MiB, room for `SOS_MAX_JURISDICTIONS`); a longer one is `SOS_ERR_POLICY`, unparsed.
+pub const SOS_MAX_POLICY_LEN: usize = 8_388_608;
+/// Most `[[jurisdiction]]` entries a policy may have; more is `SOS_ERR_POLICY`.
+pub const SOS_MAX_JURISDICTIONS: usize = 100_000;
+/// Most observations `sos_router_update` takes in one batch (as many as a wire-format batch may
+/// carry); more is `SOS_ERR_INVALID_ARG`.
+pub const SOS_MAX_BATCH: usize = 4096;
+
 /// `sos_observation.signal` when no signal level was reported.
 pub const SOS_SIGNAL_UNKNOWN: u32 = 255;
 /// `sos_attempt.blamed` when no component weighed against the attempt.
@@ -371,9 +393,15 @@ pub struct sos_call_request {
     /// Caller-chosen id of the call, carried into plans and audit records.
     pub call_id: u64,
     /// The dialled number or service URN (`911`, `tel:112`, `urn:service:sos.police`); need not
-    /// be NUL-terminated.
+    /// be NUL-terminated. Normalised before it is matched, and in no other way: NULs (a
+    /// terminator counted in `dialled_len`), white space, control and format characters
+    /// (zero-width space and joiners, word joiner, byte-order mark, soft hyphen, bidirectional
+    /// marks and isolates) at either end are dropped; in a number, format characters anywhere
+    /// are dropped and decimal digits of any script in Unicode Nd that Android or iOS input
+    /// methods type (full-width, Arabic-Indic, Persian, Devanagari, Bengali, Thai, ...) read as
+    /// ASCII digits; a `tel:` prefix is dropped; URNs match without regard to case.
     pub dialled: *const std::ffi::c_char,
-    /// Length of `dialled` in bytes.
+    /// Length of `dialled` in bytes; at most `SOS_MAX_DIALLED_LEN` are examined.
     pub dialled_len: usize,
     /// `SOS_CAP_*` flags: what the caller's device allows. Unknown bits are rejected.
     pub capabilities: u32,
@@ -526,5 +554,9 @@ mod tests {
             u32::from(crate::observation::SignalLevel::UNKNOWN.0)
         );
         assert_eq!(SOS_NO_COMPONENT, u32::MAX);
+        assert_eq!(SOS_MAX_DIALLED_LEN, crate::request::MAX_DIALLED_LEN);
+        assert_eq!(SOS_MAX_POLICY_LEN, crate::policy::MAX_POLICY_LEN);
+        assert_eq!(SOS_MAX_JURISDICTIONS, crate::policy::MAX_JURISDICTIONS);
+        assert_eq!(SOS_MAX_BATCH, crate::wire::MAX_RECORDS);
     }
 }

@@ -6,7 +6,7 @@
 //! - [`world`]: callers, the truth over time, monitor reports, how an attempt ends;
 //! - [`strategy`]: `oracle`, `home_only`, `android_like`, `sosroute`;
 //! - [`report`]: the comparison as a table and as JSON; [`svg`]: the chart;
-//! - [`generate`]: outage worlds drawn from a seed; [`dominance`]: the bounds sosroute must meet
+//! - [`generate`]: outage worlds drawn from a seed; [`mod@dominance`]: the bounds sosroute must meet
 //!   against its baselines on any one world.
 //!
 //! Nothing in the library core depends on this module.

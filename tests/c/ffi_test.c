@@ -281,10 +281,16 @@ static void test_bad_enums(sos_router *router)
     o.subject = 3;
     EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
     o.subject = SOS_SUBJECT_COMPONENT;
-    o.id = 70000; /* not a component id at all */
-    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
-    o.id = 31; /* a component id, but not one the policy declares */
+    /* A component the policy does not declare is an update refused, however large the id. */
+    o.id = 70000;
     EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_UPDATE);
+    o.id = 65536;
+    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_UPDATE);
+    o.id = 65535;
+    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_UPDATE);
+    o.id = 31;
+    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_UPDATE);
+    CHECK(strstr(last_error(), "not declared") != NULL);
     o.id = 0;
     o.fact = 0;
     EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
@@ -296,10 +302,11 @@ static void test_bad_enums(sos_router *router)
     o.state = 5;
     EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
     o.state = SOS_RADIO_STATE_IN_SERVICE;
+    /* A signal level off the scale is a bad argument, whatever its size. */
     o.signal = 256;
     EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
-    o.signal = 5; /* a byte, but above 4 bars: the core's own check */
-    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_UPDATE);
+    o.signal = 5;
+    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
     CHECK(strstr(last_error(), "signal level") != NULL);
     o.signal = 2;
     o.fact = SOS_FACT_SERVICE; /* a service fact for a radio component */
@@ -316,8 +323,8 @@ static void test_bad_enums(sos_router *router)
     o.state = 8;
     EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
     o.state = SOS_PSAP_STATE_NORMAL;
-    o.id = 0; /* PSAP 0 means "not known" */
-    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_UPDATE);
+    o.id = 0; /* PSAP 0 means "not known", under any policy */
+    EXPECT(sos_router_observe(router, &o, &epoch), SOS_ERR_INVALID_ARG);
     CHECK(epoch == 77);
 
     /* Outcomes. */
@@ -556,7 +563,7 @@ static void test_buffers(sos_router *router)
     /* Lookups that find nothing. */
     uint32_t id = 77;
     EXPECT(sos_router_component_id(router, "nope", 4, &id), SOS_ERR_NOT_FOUND);
-    EXPECT(sos_router_component_id(router, "\xff\xfe", 2, &id), SOS_ERR_INVALID_ARG);
+    EXPECT(sos_router_component_id(router, "\xff\xfe", 2, &id), SOS_ERR_NOT_FOUND);
     CHECK(id == 77);
     sos_plan_free(p);
 }
@@ -572,9 +579,9 @@ static void test_requests(sos_router *router)
     req.dialled = "911";
     req.dialled_len = 2; /* "91" */
     EXPECT(sos_router_plan(router, &req, &p), SOS_ERR_NOT_EMERGENCY);
-    req.dialled = "\xff\xff\xff";
+    req.dialled = "\xff\xff\xff"; /* not UTF-8: not an emergency number either */
     req.dialled_len = 3;
-    EXPECT(sos_router_plan(router, &req, &p), SOS_ERR_INVALID_ARG);
+    EXPECT(sos_router_plan(router, &req, &p), SOS_ERR_NOT_EMERGENCY);
     CHECK(p == BAD_PLAN);
     /* Not NUL-terminated is fine: the length counts. */
     static const char urn[] = {'u', 'r', 'n', ':', 's', 'e', 'r', 'v', 'i', 'c', 'e', ':', 's',
@@ -586,6 +593,163 @@ static void test_requests(sos_router *router)
     EXPECT(sos_plan_get_summary(p, &s), SOS_OK);
     CHECK(s.service == SOS_EMERGENCY_SERVICE_FIRE && s.call_id == 7 && s.made_at_ms == 1000);
     sos_plan_free(p);
+}
+
+/* What dialers really send is recognised; with the dialer's classification anything plans. */
+static void test_dialled_strings(sos_router *router)
+{
+    static const char with_nul[] = "911"; /* sizeof counts the NUL: the sizeof slip */
+    static const char *const recognised[] = {
+        "\xef\xbc\x99\xef\xbc\x91\xef\xbc\x91", /* full-width 911 */
+        "\xd9\xa9\xd9\xa1\xd9\xa1",             /* Arabic-Indic 911 */
+        "\xe2\x80\x8b" "911",                   /* zero-width space, 911 */
+        "911\xe2\x80\x8b",                      /* 911, zero-width space */
+        "\xe2\x80\xaa" "112\xe2\x80\xac",       /* bidi embedding around 112 */
+        " tel:911\t",
+    };
+    sos_call_request req = voice_request(30, 1000);
+    sos_plan *p = NULL;
+    sos_plan_summary s = {.struct_size = sizeof s};
+    req.dialled = with_nul;
+    req.dialled_len = sizeof with_nul;
+    EXPECT(sos_router_plan(router, &req, &p), SOS_OK);
+    sos_plan_free(p);
+    for (size_t i = 0; i < sizeof recognised / sizeof recognised[0]; i++) {
+        req.dialled = recognised[i];
+        req.dialled_len = strlen(recognised[i]);
+        p = NULL;
+        EXPECT(sos_router_plan(router, &req, &p), SOS_OK);
+        if (p != NULL) {
+            EXPECT(sos_plan_get_summary(p, &s), SOS_OK);
+            CHECK(s.service == SOS_EMERGENCY_SERVICE_SOS);
+        }
+        sos_plan_free(p);
+    }
+
+    /* A number this library does not know, on the dialer's word: a generic emergency. */
+    req.dialled = "1122";
+    req.dialled_len = 4;
+    p = BAD_PLAN;
+    EXPECT(sos_router_plan(router, &req, &p), SOS_ERR_NOT_EMERGENCY);
+    EXPECT(sos_router_plan_ex(router, &req, 0, &p), SOS_ERR_NOT_EMERGENCY);
+    EXPECT(sos_router_plan_ex(router, &req, SOS_REQUEST_ALL + 1, &p), SOS_ERR_INVALID_ARG);
+    CHECK(p == BAD_PLAN);
+    EXPECT(sos_router_plan_ex(router, &req, SOS_REQUEST_DIALER_EMERGENCY, &p), SOS_OK);
+    EXPECT(sos_plan_get_summary(p, &s), SOS_OK);
+    CHECK(s.service == SOS_EMERGENCY_SERVICE_SOS);
+    char text[4096];
+    size_t needed = 0;
+    EXPECT(sos_plan_explain(p, text, sizeof text, &needed), SOS_OK);
+    CHECK(strstr(text, "the dialer classified the call") != NULL);
+    size_t count = 0;
+    EXPECT(sos_plan_attempt_count(p, &count), SOS_OK);
+    CHECK(count >= 1);
+    sos_plan_free(p);
+    /* Bytes that are not UTF-8, and no string at all, the same. */
+    req.dialled = "\xff\xfe";
+    req.dialled_len = 2;
+    sos_call *c = NULL;
+    EXPECT(sos_router_begin_ex(router, &req, SOS_REQUEST_DIALER_EMERGENCY, &c), SOS_OK);
+    sos_attempt a = {.struct_size = sizeof a};
+    uint32_t done = 0;
+    EXPECT(sos_call_next_attempt(c, 1000, &a, &done), SOS_OK);
+    sos_call_free(c);
+    EXPECT(sos_router_plan_ex(NULL, &req, 0, &p), SOS_ERR_NULL);
+    EXPECT(sos_router_plan_ex(router, NULL, 0, &p), SOS_ERR_NULL);
+    EXPECT(sos_router_plan_ex(router, &req, 0, NULL), SOS_ERR_NULL);
+    EXPECT(sos_router_begin_ex(NULL, &req, 0, &c), SOS_ERR_NULL);
+    EXPECT(sos_router_begin_ex(router, NULL, 0, &c), SOS_ERR_NULL);
+    EXPECT(sos_router_begin_ex(router, &req, 0, NULL), SOS_ERR_NULL);
+    req.dialled = NULL;
+    req.dialled_len = 0;
+    EXPECT(sos_router_begin(router, &req, &c), SOS_ERR_NULL);
+    c = NULL;
+    EXPECT(sos_router_begin_ex(router, &req, SOS_REQUEST_DIALER_EMERGENCY, &c), SOS_OK);
+    sos_call_free(c);
+}
+
+/* Whether `message` was cut: the cut mark, at its end or where a quoted value was cut. */
+static int was_cut(const char *message)
+{
+    return strstr(message, "\xe2\x80\xa6 (cut)") != NULL; /* "… (cut)" in UTF-8 */
+}
+
+/* Error messages are at most 1024 bytes, cut with a mark; a size query or a buffer too small on
+ * any text getter leaves the last error as it was. */
+static void test_error_text(void)
+{
+    sos_router *router = NULL;
+    EXPECT(sos_router_new_from_policy(SMALL_POLICY, strlen(SMALL_POLICY), SOS_POLICY_FORMAT_TOML,
+                                      &router),
+           SOS_OK);
+    sos_plan *p = NULL;
+    sos_call_request req = voice_request(20, 1000);
+    EXPECT(sos_router_plan(router, &req, &p), SOS_OK);
+
+    /* A 5 MB dialled string is not examined (SOS_MAX_DIALLED_LEN), and the message says so. */
+    size_t huge_len = (size_t)5 << 20;
+    char *huge = malloc(huge_len + 64);
+    CHECK(huge != NULL);
+    if (huge == NULL) {
+        return;
+    }
+    memset(huge, '4', huge_len);
+    req.dialled = huge;
+    req.dialled_len = huge_len;
+    sos_plan *none = BAD_PLAN;
+    EXPECT(sos_router_plan(router, &req, &none), SOS_ERR_NOT_EMERGENCY);
+    CHECK(none == BAD_PLAN);
+    CHECK(strstr(last_error(), "MAX_DIALLED_LEN") != NULL);
+    /* "Not an emergency" quotes the string: 250 control characters quote to 1.5 KB, cut. */
+    memset(huge, 1, 250);
+    req.dialled_len = 250;
+    EXPECT(sos_router_plan(router, &req, &none), SOS_ERR_NOT_EMERGENCY);
+    size_t needed = 0;
+    EXPECT(sos_last_error(NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed > 100 && needed <= 1025);
+    char message[1025];
+    EXPECT(sos_last_error(message, sizeof message, &needed), SOS_OK);
+    CHECK(strlen(message) <= 1024 && was_cut(message));
+    CHECK(strstr(message, "\\u{1}") != NULL);
+
+    /* A policy whose one line is 2 MB: TOML quotes the line, the message does not. */
+    size_t line_len = (size_t)2 << 20;
+    memcpy(huge, "name = \"", 8);
+    memset(huge + 8, 'x', line_len);
+    memcpy(huge + 8 + line_len, "\" oops\n", 7);
+    EXPECT(sos_router_load_policy(router, huge, line_len + 15, SOS_POLICY_FORMAT_TOML, NULL),
+           SOS_ERR_POLICY);
+    EXPECT(sos_last_error(message, sizeof message, &needed), SOS_OK);
+    CHECK(needed <= 1025 && strlen(message) <= 1024);
+    free(huge);
+
+    /* The failure an integrator is about to log ... */
+    EXPECT(sos_router_load_policy(router, "name = [", 8, SOS_POLICY_FORMAT_TOML, NULL),
+           SOS_ERR_POLICY);
+    char before[1025];
+    EXPECT(sos_last_error(before, sizeof before, &needed), SOS_OK);
+    CHECK(strstr(before, "TOML") != NULL);
+    /* ... survives every text getter's size query and too-small buffer. */
+    char small[2];
+    EXPECT(sos_plan_explain(p, NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_plan_explain(p, small, sizeof small, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_plan_guidance_text(p, NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_plan_guidance_number(p, 0, small, sizeof small, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_plan_route_name(p, 7, NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_router_route_name(router, 8, small, sizeof small, &needed),
+           SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_router_policy_name(router, NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    EXPECT(sos_last_error(small, sizeof small, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(strcmp(last_error(), before) == 0);
+    sos_plan_free(p);
+    sos_router_free(router);
 }
 
 static void test_policy_error_keeps_policy(void)
@@ -617,6 +781,22 @@ static void test_policy_error_keeps_policy(void)
            SOS_ERR_POLICY);
     EXPECT(sos_router_load_policy(router, "\xff", 1, SOS_POLICY_FORMAT_TOML, &out),
            SOS_ERR_POLICY);
+    CHECK(strstr(last_error(), "not UTF-8") != NULL);
+    /* A NUL inside a name would cut it short for every C reader: refused, naming the field. */
+    const char *home = strstr(SMALL_POLICY, "name = \"home\"");
+    CHECK(home != NULL);
+    if (home != NULL) { /* the route's name becomes "ho<NUL>me", written as a TOML escape */
+        snprintf(bad, sizeof bad, "%.*sname = \"ho\\u0000me\"%s", (int)(home - SMALL_POLICY),
+                 SMALL_POLICY, home + strlen("name = \"home\""));
+    }
+    EXPECT(sos_router_load_policy(router, bad, strlen(bad), SOS_POLICY_FORMAT_TOML, &out),
+           SOS_ERR_POLICY);
+    CHECK(strstr(last_error(), "route[0].name") != NULL && strstr(last_error(), "NUL") != NULL);
+    snprintf(bad, sizeof bad, "%s", SMALL_POLICY);
+    at = strstr(bad, "max_rounds = 1");
+    if (at != NULL) {
+        memcpy(at, "max_rounds = 0", 14);
+    }
     /* TOML given as JSON. */
     EXPECT(sos_router_load_policy(router, SMALL_POLICY, strlen(SMALL_POLICY),
                                   SOS_POLICY_FORMAT_JSON, &out),
@@ -1054,10 +1234,12 @@ int main(void)
     test_struct_size(router);
     test_buffers(router);
     test_requests(router);
+    test_dialled_strings(router);
     test_session_order(router);
     sos_router_free(router);
 
     test_policy_error_keeps_policy();
+    test_error_text();
     test_wire_updates();
     test_threads();
     test_policy_safety();

@@ -127,6 +127,7 @@ pub fn arb_request(now_ms: u64) -> impl Strategy<Value = CallRequest> {
             caller: Capabilities(caps),
             psap: if known_psap { PSAP } else { PsapId(0) },
             now_ms,
+            classified_by_dialer: false,
         })
 }
 
