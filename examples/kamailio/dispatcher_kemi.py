@@ -34,33 +34,8 @@ class kamailio:
         return 1
 
     def ksr_request_route(self, msg):
-        if KSR.maxfwd.process_maxfwd(10) < 0:
-            KSR.sl.sl_send_reply(483, "Too Many Hops")
+        if not edge.new_callback():
             return 1
-        method = KSR.pv.get("$rm")
-        if method == "OPTIONS" and KSR.pv.get("$rU") is None:
-            KSR.sl.sl_send_reply(200, "Keepalive")
-            return 1
-        if KSR.siputils.has_totag() > 0:
-            if KSR.rr.loose_route() > 0 or method == "ACK":
-                KSR.tm.t_relay()
-            else:
-                KSR.sl.sl_send_reply(404, "Not here")
-            return 1
-        if method == "CANCEL":
-            if KSR.tm.t_check_trans() > 0:
-                KSR.tm.t_relay()
-            return 1
-        if method != "INVITE":
-            KSR.sl.sl_send_reply(405, "Call-backs only")
-            return 1
-        if KSR.tmx.t_precheck_trans() > 0:
-            KSR.tm.t_check_trans()
-            return 1
-        if KSR.tm.t_check_trans() == 0:
-            return 1
-        KSR.tm.t_newtran()
-        KSR.rr.record_route()
         cid = KSR.pv.get("$ci")
         KSR.pv.sets("$avp(sos_number)", KSR.pv.get("$rU"))
         KSR.pv.sets("$avp(sos_alt)", edge.header("X-Alt-Number") or "")

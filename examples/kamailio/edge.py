@@ -39,6 +39,40 @@ def log(kind, cid, **fields):
     KSR.info("%s cid=%s %s\n" % (kind, cid, " ".join(parts)))
 
 
+def new_callback():
+    """Handles everything but a new call-back INVITE (keepalives, in-dialog requests, CANCEL,
+    retransmissions, other methods) and returns False for it; for a new call-back INVITE, opens
+    its transaction, records the route and returns True: the caller then routes it."""
+    if KSR.maxfwd.process_maxfwd(10) < 0:
+        KSR.sl.sl_send_reply(483, "Too Many Hops")
+        return False
+    method = KSR.pv.get("$rm")
+    if method == "OPTIONS" and KSR.pv.get("$rU") is None:
+        KSR.sl.sl_send_reply(200, "Keepalive")
+        return False
+    if KSR.siputils.has_totag() > 0:
+        if KSR.rr.loose_route() > 0 or method == "ACK":
+            KSR.tm.t_relay()
+        else:
+            KSR.sl.sl_send_reply(404, "Not here")
+        return False
+    if method == "CANCEL":
+        if KSR.tm.t_check_trans() > 0:
+            KSR.tm.t_relay()
+        return False
+    if method != "INVITE":
+        KSR.sl.sl_send_reply(405, "Call-backs only")
+        return False
+    if KSR.tmx.t_precheck_trans() > 0:
+        KSR.tm.t_check_trans()
+        return False
+    if KSR.tm.t_check_trans() == 0:
+        return False
+    KSR.tm.t_newtran()
+    KSR.rr.record_route()
+    return True
+
+
 def header(name):
     v = KSR.pv.get("$hdr(%s)" % name)
     return v.strip() if isinstance(v, str) else None
