@@ -29,20 +29,19 @@ def mutate(rule):
     if rule=='1':
         sub(P,"        let mut attempt = attempts[index];","        let mut attempt = attempts[index];\n        if attempt.evidence == Evidence::Negative { continue; }")
     elif rule=='2':
-        sub(P,"                ranks[class_slot(attempts[index as usize].evidence)] |= 1 << rank;","                ranks[0] |= 1 << rank;")
+        sub(P,"let group = rank_slot(attempts[index].evidence, slow) * 8","let group = rank_slot(Evidence::Positive, slow) * 8")
     elif rule=='3':
-        sub(P,"            (view.observed(now_ms), view.breaker(now_ms))","            (view.observed(now_ms), Breaker::Closed)")
+        sub(P,"let (observed, breaker) = (view.observed(now_ms), view.breaker(now_ms));","let (observed, breaker) = (view.observed(now_ms), Breaker::Closed);")
     elif rule=='4':
         sub(S,"let hold_down = policy.hold_down_ms;","let hold_down = 0;")
-        sub(S,"now_ms < negative_until.saturating_add(policy.hold_down_ms)","now_ms < negative_until")
     elif rule=='5':
         sub(P,"let text_not_ready = if snapshot.psap_text_ready(","let text_not_ready = if true || snapshot.psap_text_ready(")
     elif rule=='6':
         sub(P,"        attempt.timeout_ms = attempt.timeout_ms.min(remaining);\n        remaining -= attempt.timeout_ms;","        remaining = remaining.saturating_sub(attempt.timeout_ms);")
     elif rule=='7':
-        sub(P,LOOP,"        static FLIP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n        let flip = FLIP.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1;\n        let ranks = if flip { [ranks[1], ranks[0], ranks[2]] } else { ranks };\n        for class in ranks {")
+        sub(P,LOOP,"        static FLIP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n        let flip = FLIP.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1;\n        let ranks = if flip { let mut r = ranks; r.swap(0, 8); r } else { ranks };\n        for class in ranks {")
     elif rule=='8':
-        sub(P,LOOP,"        for class in [ranks[1], ranks[0], ranks[2]] {")
+        sub(P,LOOP,"        for class in { let mut r = ranks; r.swap(0, 8); r } {")
     elif rule=='9':
         sub(P,"        0 => timeout_ms,\n        before => timeout_ms.max(before).max(NETWORK_GIVE_UP_MS),","        _ => timeout_ms,")
     elif rule=='10':
@@ -50,7 +49,7 @@ def mutate(rule):
     elif rule=='11':
         sub(S,"        let touched = if connected {\n            policy.routes()[route].needs","        let touched = if connected {\n            ComponentSet::default()")
     elif rule=='blame':
-        sub(P,"None => view.blamed(","None => views.route((index + 1) % policy.routes().len()).blamed(")
+        sub(P,"suspect.or_else(|| view.blamed(","suspect.or_else(|| views.route((index + 1) % policy.routes().len()).blamed(")
 
 
 def main():
