@@ -485,25 +485,31 @@ fn shared_router_and_frozen_monitor_scenario_replays() {
 // ---------------------------------------------------------------------------------------------
 // The command-line tool.
 
+/// Runs `cmd` and returns its output, failing the test with its standard error if it fails.
+fn succeeds(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 #[test]
 fn cli_replays_writes_json_and_svg_and_fails_cleanly() {
     let exe = env!("CARGO_BIN_EXE_sosroute");
     let dir = std::env::temp_dir().join(format!("sosroute-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (json, svg) = (dir.join("r.json"), dir.join("r.svg"));
-    let out = Command::new(exe)
-        .arg("replay")
-        .arg(scenario_path("calm-day"))
-        .arg("--json")
-        .arg(&json)
-        .arg("--svg")
-        .arg(&svg)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        Command::new(exe)
+            .arg("replay")
+            .arg(scenario_path("calm-day"))
+            .arg("--json")
+            .arg(&json)
+            .arg("--svg")
+            .arg(&svg),
     );
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("sosroute / oracle"), "{table}");
@@ -544,28 +550,11 @@ fn cli_generates_worlds_and_names_bad_arguments() {
     let exe = env!("CARGO_BIN_EXE_sosroute");
     let dir = std::env::temp_dir().join(format!("sosroute-gen-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let out = Command::new(exe)
-        .args(["generate", "--seed", "7", "--calls", "40"])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeds(Command::new(exe).args(["generate", "--seed", "7", "--calls", "40"]));
     let text = String::from_utf8(out.stdout).expect("UTF-8");
     let world = dir.join("w.toml");
     std::fs::write(&world, &text).expect("write");
-    let out = Command::new(exe)
-        .arg("replay")
-        .arg(&world)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeds(Command::new(exe).arg("replay").arg(&world));
     assert!(String::from_utf8_lossy(&out.stdout).contains("gen-7"));
     // Same seed, same text.
     let again = Command::new(exe)
