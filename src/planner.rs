@@ -7,8 +7,11 @@
 //!   routes the policy does not list for the media are left out, each with its reason;
 //! - rules 2 and 3: every other route is ranked by its evidence class (positive, unknown,
 //!   negative: fresh observations, hold-down, breakers), then faster before slow (routes whose
-//!   timer is above the policy's `slow_route_s`), then by policy preference; open breakers and
-//!   components that failed earlier in this call demote and shorten the timer;
+//!   timer is above the policy's `slow_route_s`; a slow one that has not connected recently
+//!   after every faster one), then by policy preference; open breakers and components that
+//!   failed earlier in this call demote; only the route's own open breaker shortens the timer;
+//! - rule 10: a redial walk tries routes that failed fast in this call before those that timed
+//!   out;
 //! - rule 4: a recovered component stays negative during the hold-down (in [`crate::state`]);
 //! - rule 9: no timer is cut below what the route's recent successes needed; a half-open trial
 //!   runs on the full timer; a further attempt at a route in one call waits for the network's
@@ -45,6 +48,9 @@ pub struct Constraints<'a> {
     /// The timer of the latest attempt at each route (by policy index) earlier in this call;
     /// 0 for a route not tried yet.
     pub tried_ms: [u32; MAX_ROUTES],
+    /// Routes (by policy index) whose latest attempt in this call ran out its timer: a redial
+    /// walk tries the routes that failed fast (a reject costs little to try again) before them.
+    pub timed_out: RouteSet,
 }
 
 impl Constraints<'_> {
@@ -155,18 +161,21 @@ pub(crate) fn fill(
     // out here.
     let kept = rankings
         .filter(|_| {
-            !constraints.any_blame() && std::ptr::eq(preferences, policy.preferences(PsapId(0)))
+            !constraints.any_blame()
+                && constraints.timed_out.is_empty()
+                && std::ptr::eq(preferences, policy.preferences(PsapId(0)))
         })
         .and_then(|r| r.at(now_ms));
     let fresh;
     let (attempts, order) = match kept {
-        Some(kept) => (&kept.attempts, &kept.orders[request.media as usize - 1]),
+        Some(kept) => (
+            &kept.assessed.attempts,
+            &kept.orders[request.media as usize - 1],
+        ),
         None => {
-            let (mut attempts, mut order) = ([PLACEHOLDER; MAX_ROUTES], EMPTY_ORDER);
-            let mut suspicion = [0; MAX_ROUTES];
+            let (mut assessed, mut order) = (NOT_ASSESSED, EMPTY_ORDER);
             assess(
-                &mut attempts,
-                &mut suspicion,
+                &mut assessed,
                 policy,
                 usable,
                 views,
@@ -177,10 +186,10 @@ pub(crate) fn fill(
                 preference,
                 usable,
                 policy.slow_routes(),
-                &attempts,
-                &suspicion,
+                &assessed,
+                constraints.timed_out,
             );
-            fresh = (attempts, order);
+            fresh = (assessed.attempts, order);
             (&fresh.0, &fresh.1)
         }
     };
@@ -230,14 +239,30 @@ pub(crate) fn fill(
             .all(|a| a.evidence == Evidence::Negative);
 }
 
-/// Sets `attempts[index]`, for each route in `among` (by policy index), to the attempt the state
-/// makes of the route at `now_ms`: evidence class, reason, timer (not yet clipped to a budget)
-/// and blame. Its media is left to the request. For a route through a component that failures
-/// earlier in the call blamed (`blame`), `suspicion[index]` says how often its most blamed
-/// component was blamed: it ranks after less suspect routes of its class and speed.
+/// What the state says of each route (by policy index), for ranking.
+#[derive(Debug, Clone, PartialEq)]
+struct Assessed {
+    /// The attempt the state makes of the route: evidence class, reason, timer (not yet clipped
+    /// to a budget) and blame. Its media is left to the request.
+    attempts: [Attempt; MAX_ROUTES],
+    /// For a route through a component that failures earlier in the call blamed, how often its
+    /// most blamed component was blamed: it ranks after less suspect routes of its class and
+    /// speed.
+    suspicion: [u8; MAX_ROUTES],
+    /// The routes that connected within the learning window (a setup time is learnt).
+    proven: RouteSet,
+}
+
+const NOT_ASSESSED: Assessed = Assessed {
+    attempts: [PLACEHOLDER; MAX_ROUTES],
+    suspicion: [0; MAX_ROUTES],
+    proven: RouteSet::EMPTY,
+};
+
+/// Fills `assessed` for each route in `among` from the state at `now_ms` and this call's
+/// `blame`.
 fn assess(
-    attempts: &mut [Attempt; MAX_ROUTES],
-    suspicion: &mut [u8; MAX_ROUTES],
+    assessed: &mut Assessed,
     policy: &Policy,
     among: RouteSet,
     views: &Views,
@@ -257,20 +282,22 @@ fn assess(
             .iter()
             .filter(|c| !trusted && blame[c.0 as usize % MAX_COMPONENTS] > 0)
             .max_by_key(|c| (blame[c.0 as usize % MAX_COMPONENTS], std::cmp::Reverse(c.0)));
-        suspicion[index] = suspect.map_or(0, |c| blame[c.0 as usize % MAX_COMPONENTS]);
+        assessed.suspicion[index] = suspect.map_or(0, |c| blame[c.0 as usize % MAX_COMPONENTS]);
         let (observed, breaker) = (view.observed(now_ms), view.breaker(now_ms));
         let class = class(observed, breaker);
         // Rule 9: never below what recent successes needed; only the route's own open breaker
         // (its own attempts failed, across calls) shortens the timer: not a component's breaker
         // (other routes' failures, through the policy's assumed dependencies), not a suspicion
         // within this call, not a half-open trial.
-        let floor = timer_floor_ms(view.setup_need_ms(now_ms));
+        let need = view.setup_need_ms(now_ms);
+        assessed.proven.set(index, need > 0);
+        let floor = timer_floor_ms(need);
         let timeout_ms = if view.own_breaker(now_ms) == Breaker::Open {
             demoted_timeout(route.setup_timeout_ms, policy)
         } else {
             route.setup_timeout_ms
         };
-        attempts[index] = Attempt {
+        assessed.attempts[index] = Attempt {
             route: route.id,
             kind: route.kind,
             timeout_ms: timeout_ms.max(floor),
@@ -313,8 +340,10 @@ const EMPTY_ORDER: Order = Order {
 };
 
 impl Order {
-    /// Makes this rule 2's order of the routes of `preference` in `among`: by the evidence class
-    /// of their attempts (positive, unknown, negative), a route in `slow` ranking with the
+    /// Makes this rule 2's order of the routes of `preference` in `among`: routes that timed out
+    /// earlier in this call (`timed_out`) after the others (rule 10); among each, the routes in
+    /// `slow` that are not `proven` (no recent success) after the others; then by the evidence
+    /// class of their attempts (positive, unknown, negative), a route in `slow` ranking with the
     /// unknown ones when its evidence is positive; then the routes in `slow` after the others;
     /// then the routes blamed less by failures earlier in the call first (0, 1, 2, more); then
     /// in preference order. The ranks in each group are a bit set, so walking the groups in
@@ -324,17 +353,20 @@ impl Order {
         preference: &[u8],
         among: RouteSet,
         slow: RouteSet,
-        attempts: &[Attempt; MAX_ROUTES],
-        suspicion: &[u8; MAX_ROUTES],
+        assessed: &Assessed,
+        timed_out: RouteSet,
     ) {
-        let mut ranks = [0u32; 24];
+        let mut ranks = [0u32; 96];
         for (rank, &index) in preference.iter().enumerate() {
             let index = index as usize;
             if among.contains(index) {
                 let slow = slow.contains(index);
-                let group = rank_slot(attempts[index].evidence, slow) * 8
+                let unproven = slow && !assessed.proven.contains(index);
+                let group = timed_out.contains(index) as usize * 48
+                    + unproven as usize * 24
+                    + rank_slot(assessed.attempts[index].evidence, slow) * 8
                     + slow as usize * 4
-                    + suspicion[index].min(3) as usize;
+                    + assessed.suspicion[index].min(3) as usize;
                 ranks[group] |= 1 << rank;
             }
         }
@@ -361,7 +393,7 @@ impl Order {
 pub(crate) struct Rankings {
     from_ms: u64,
     until_ms: u64,
-    attempts: [Attempt; MAX_ROUTES],
+    assessed: Assessed,
     orders: [Order; 3],
 }
 
@@ -371,7 +403,7 @@ impl Rankings {
         let mut rankings = Rankings {
             from_ms: 0,
             until_ms: 0,
-            attempts: [PLACEHOLDER; MAX_ROUTES],
+            assessed: NOT_ASSESSED,
             orders: [EMPTY_ORDER; 3],
         };
         rankings.refresh(policy, views, at_ms);
@@ -387,10 +419,8 @@ impl Rankings {
         }
         (self.from_ms, self.until_ms) = window;
         let all = policy.all_routes();
-        let no_suspicion = [0; MAX_ROUTES];
         assess(
-            &mut self.attempts,
-            &mut [0; MAX_ROUTES],
+            &mut self.assessed,
             policy,
             all,
             views,
@@ -403,8 +433,8 @@ impl Rankings {
                 preferences.for_media(media),
                 all,
                 policy.slow_routes(),
-                &self.attempts,
-                &no_suspicion,
+                &self.assessed,
+                RouteSet::EMPTY,
             );
         }
     }

@@ -222,6 +222,9 @@ impl Capabilities {
 pub struct RouteSet(u32);
 
 impl RouteSet {
+    /// No route.
+    pub const EMPTY: RouteSet = RouteSet(0);
+
     /// Every route.
     pub const ALL: RouteSet = RouteSet(u32::MAX);
 
@@ -239,6 +242,17 @@ impl RouteSet {
     pub fn insert(&mut self, index: usize) {
         debug_assert!(index < 32, "route index fits a RouteSet");
         self.0 |= 1 << (index & 31);
+    }
+
+    /// Adds the route at `index` if `member`, else removes it.
+    pub fn set(&mut self, index: usize, member: bool) {
+        debug_assert!(index < 32, "route index fits a RouteSet");
+        let bit = 1 << (index & 31);
+        if member {
+            self.0 |= bit;
+        } else {
+            self.0 &= !bit;
+        }
     }
 
     /// Empties the set.

@@ -465,6 +465,7 @@ impl Router {
             failed: SmallVec::new(),
             blame: [0; MAX_COMPONENTS],
             tried_ms: [0; MAX_ROUTES],
+            timed_out: RouteSet::default(),
             policy_version: 0,
             in_flight: None,
             attempts: 0,
@@ -561,7 +562,9 @@ pub struct CallSession {
     blame: [u8; MAX_COMPONENTS],
     /// The timer of the latest attempt at each route, by policy index, in this call.
     tried_ms: [u32; MAX_ROUTES],
-    /// Version of the policy whose indices `blame` and `tried_ms` hold.
+    /// Routes whose latest attempt in this call timed out, by policy index.
+    timed_out: RouteSet,
+    /// Version of the policy whose indices `blame`, `tried_ms` and `timed_out` hold.
     policy_version: u64,
     /// The attempt in flight and when it starts (after its delay).
     in_flight: Option<(Attempt, u64)>,
@@ -606,6 +609,7 @@ impl CallSession {
             // Indices of another policy mean nothing here.
             self.blame = [0; MAX_COMPONENTS];
             self.tried_ms = [0; MAX_ROUTES];
+            self.timed_out = RouteSet::default();
             self.policy_version = policy.version();
         }
         let mut delay_ms = 0;
@@ -657,6 +661,7 @@ impl CallSession {
             failed: &self.failed,
             blame: self.blame,
             tried_ms: self.tried_ms,
+            timed_out: self.timed_out,
         }
     }
 
@@ -697,6 +702,9 @@ impl CallSession {
         self.failed.push(attempt.route);
         if let Some((blamed, version)) = blamed {
             if version == self.policy_version {
+                if let Some(index) = self.router.policy().route_index(attempt.route) {
+                    self.timed_out.set(index, outcome == Outcome::TimedOut);
+                }
                 for c in blamed.iter() {
                     let b = &mut self.blame[c.0 as usize % MAX_COMPONENTS];
                     *b = b.saturating_add(1);

@@ -4,8 +4,8 @@
 For each rule it applies one deliberate bug to the planner (or the state store), runs that rule's
 property and expects it to FAIL, then restores the sources. Run from the repository root:
 
-    python3 tests/mutate_planner.py          # rules 1-11, and the blame property
-    python3 tests/mutate_planner.py 4        # one rule (or `blame`)
+    python3 tests/mutate_planner.py          # rules 1-11, the redial order and the blame property
+    python3 tests/mutate_planner.py 4        # one rule (or `redial`, `blame`)
 
 It exits non-zero if a property passes against its broken planner: such a property asserts
 nothing.
@@ -29,7 +29,7 @@ def mutate(rule):
     if rule=='1':
         sub(P,"        let mut attempt = attempts[index];","        let mut attempt = attempts[index];\n        if attempt.evidence == Evidence::Negative { continue; }")
     elif rule=='2':
-        sub(P,"let group = rank_slot(attempts[index].evidence, slow) * 8","let group = rank_slot(Evidence::Positive, slow) * 8")
+        sub(P,"+ rank_slot(attempts[index].evidence, slow) * 8","+ rank_slot(Evidence::Positive, slow) * 8")
     elif rule=='3':
         sub(P,"let (observed, breaker) = (view.observed(now_ms), view.breaker(now_ms));","let (observed, breaker) = (view.observed(now_ms), Breaker::Closed);")
     elif rule=='4':
@@ -48,12 +48,14 @@ def mutate(rule):
         sub(R,"            if self.failed.is_empty() {","            if true {")
     elif rule=='11':
         sub(S,"        let touched = if connected {\n            policy.routes()[route].needs","        let touched = if connected {\n            ComponentSet::default()")
+    elif rule=='redial':
+        sub(P,"timed_out.contains(index) as usize * 48","false as usize * 48")
     elif rule=='blame':
         sub(P,"suspect.or_else(|| view.blamed(","suspect.or_else(|| views.route((index + 1) % policy.routes().len()).blamed(")
 
 
 def main():
-    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['blame']
+    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['redial', 'blame']
     originals = {path: open(path).read() for path in (P, S, R)}
     survived = []
     for rule in rules:
@@ -61,7 +63,7 @@ def main():
             mutate(rule)
             out = subprocess.run(
                 ['cargo', 'test', '--release', '--test', 'rules',
-                 'blame_' if rule == 'blame' else f'rule_{rule}_'],
+                 {'blame': 'blame_', 'redial': 'rule_10_redial'}.get(rule, f'rule_{rule}_')],
                 capture_output=True, text=True).stdout
         finally:
             for path, text in originals.items():

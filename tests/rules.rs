@@ -93,8 +93,9 @@ proptest! {
     }
 
     /// Rule 2. Fresh positive before unknown before fresh negative, by the test's own model of
-    /// each route's evidence; within a class, routes whose timer is above the policy's
-    /// `slow_route_s` (satellite) after the faster ones; policy preference within that.
+    /// each route's evidence; routes whose timer is above the policy's `slow_route_s`
+    /// (satellite) that have not connected recently after all faster ones; policy preference
+    /// within that.
     /// Broken planner it caught: ranking by preference only (no sort by evidence class).
     #[test]
     fn rule_2_fresh_evidence_first(
@@ -128,10 +129,11 @@ proptest! {
             for c in r.needs.iter() {
                 class = class.max(modelled_class(per_component[c.0 as usize], &policy, NOW));
             }
-            // A slow route with positive evidence ranks with the unknown ones.
+            // A slow route with positive evidence ranks with the unknown ones; a slow route
+            // that has not connected recently (no success in this test) after every faster one.
             let slow = r.setup_timeout_ms > policy.slow_route_ms;
             let rank = if slow && class == Evidence::Positive { Evidence::Unknown } else { class };
-            (rank, slow, preference.iter().position(|&p| p as usize == index).unwrap())
+            (slow, rank, preference.iter().position(|&p| p as usize == index).unwrap())
         };
         let keys: Vec<_> = plan.attempts.iter().map(|a| key(a.route)).collect();
         prop_assert!(keys.windows(2).all(|w| w[0] < w[1]), "order {:?}: {}", keys, plan.explain());
@@ -179,11 +181,19 @@ proptest! {
                     "timer not shortened: {}", after.explain());
             }
         }
-        // Demoted: behind every route without evidence against it. (Its index may still drop:
-        // routes sharing the blamed components are demoted with it.)
+        // Demoted: behind every route without evidence against it, except slow routes that have
+        // not connected recently: those come after every faster route. (Its index may still
+        // drop: routes sharing the blamed components are demoted with it.)
         let at = position(&after, route.id);
+        let snapshot = router.snapshot();
+        let unproven_slow = |id: sosroute::RouteId| {
+            let index = policy.route_index(id).unwrap();
+            policy.routes()[index].setup_timeout_ms > policy.slow_route_ms
+                && snapshot.route_health(index).setup_need_ms(&policy, NOW) == 0
+        };
         for (i, a) in after.attempts.iter().enumerate() {
-            if a.evidence != Evidence::Negative {
+            let slow_after_it = unproven_slow(a.route) && !unproven_slow(route.id);
+            if a.evidence != Evidence::Negative && !slow_after_it {
                 prop_assert!(i < at, "{}", after.explain());
             }
         }
@@ -503,6 +513,37 @@ proptest! {
                 prop_assert!(d.attempt.delay_ms <= policy.redial_backoff_ms);
             }
         }
+    }
+
+    /// Rule 10, the redial walk: routes whose latest attempt in the call failed fast (a reject
+    /// costs little to try again; a flapping network may be back) come before routes that ran
+    /// out their timer, whatever the state says of them.
+    /// Broken planner it caught: the redial walk in the first walk's order.
+    #[test]
+    fn rule_10_redial_fast_failures_first(
+        history in arb_history(&default_policy(), NOW),
+        request in arb_request(NOW),
+        tried in prop::collection::vec(prop::option::of(any::<bool>()), 6),
+    ) {
+        let policy = std::sync::Arc::new(default_policy());
+        let router = router_with(&policy, &history);
+        let request = CallRequest { media: Media::Voice, ..request };
+        let mut constraints = sosroute::planner::Constraints::default();
+        for (index, t) in tried.iter().enumerate() {
+            if let Some(timed_out) = *t {
+                constraints.tried_ms[index] = policy.routes()[index].setup_timeout_ms as u32;
+                constraints.timed_out.set(index, timed_out);
+            }
+        }
+        let plan = sosroute::planner::plan(&request, &router.snapshot(), &policy, NOW, &constraints);
+        let timed_out = |a: &sosroute::Attempt| {
+            constraints.timed_out.contains(policy.route_index(a.route).unwrap())
+        };
+        let first_timed_out = plan.attempts.iter().position(timed_out).unwrap_or(plan.attempts.len());
+        prop_assert!(
+            plan.attempts[first_timed_out..].iter().all(timed_out),
+            "a route that failed fast after one that timed out: {}", plan.explain()
+        );
     }
 
     /// Rule 9. Timers are bounds learnt from evidence: in one call, a route dialled again gets a

@@ -19,7 +19,7 @@ use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use sosroute::planner::{self, Constraints};
 use sosroute::policy::{Policy, PolicySpec, MAX_COMPONENTS};
-use sosroute::route::MAX_ROUTES;
+use sosroute::route::{RouteSet, MAX_ROUTES};
 use sosroute::{
     Breaker, CallRequest, Capabilities, ComponentId, Done, EmergencyService, Evidence, Fact,
     LeftOutReason, Media, Next, Observation, Outcome, Plan, PsapId, PsapState, RadioState, Reason,
@@ -277,7 +277,7 @@ fn check(
     }
 
     let mut total = 0u64;
-    let mut previous: Option<(Evidence, bool, u8, usize)> = None;
+    let mut previous: Option<(bool, bool, Evidence, bool, u8, usize)> = None;
     for a in &plan.attempts {
         let index = policy.route_index(a.route).expect("attempted routes exist");
         let route = &policy.routes()[index];
@@ -332,14 +332,18 @@ fn check(
             "reason {:?} in class {:?}",
             a.reason, a.evidence
         );
-        // A slow route with positive evidence ranks with the unknown ones.
+        // A slow route with positive evidence ranks with the unknown ones; one that has not
+        // connected recently (no setup time learnt) after every faster route; in a redial walk,
+        // routes that timed out in this call after those that failed fast.
         let slow = route.setup_timeout_ms > policy.slow_route_ms;
         let ranked = if slow && a.evidence == Evidence::Positive {
             Evidence::Unknown
         } else {
             a.evidence
         };
-        let key = (ranked, slow, suspicion, rank);
+        let unproven = slow && snapshot.route_health(index).setup_need_ms(policy, now) == 0;
+        let timed_out = constraints.timed_out.contains(index);
+        let key = (timed_out, unproven, ranked, slow, suspicion, rank);
         if let Some(p) = previous {
             assert!(
                 p < key,
@@ -475,12 +479,14 @@ fn run(u: &mut Unstructured) -> Result<()> {
     // before, some components blamed.
     let mut failed: Vec<RouteId> = Vec::new();
     let mut tried_ms = [0u32; MAX_ROUTES];
+    let mut timed_out = RouteSet::default();
     for (i, r) in policy.routes().iter().enumerate() {
         if u.ratio(1, 4)? {
             failed.push(r.id);
         }
         if u.ratio(1, 4)? {
             tried_ms[i] = u.int_in_range(1u32..=60_000)?;
+            timed_out.set(i, u.ratio(1, 2)?);
         }
     }
     let mut blame = [0u8; MAX_COMPONENTS];
@@ -494,6 +500,7 @@ fn run(u: &mut Unstructured) -> Result<()> {
         failed: &failed,
         blame,
         tried_ms,
+        timed_out,
     };
     let plan = planner::plan(&request, &snapshot, &policy, now, &constraints);
     let again = planner::plan(&request, &snapshot, &policy, now, &constraints);
@@ -559,7 +566,11 @@ fn session(
         );
         if let Some(&(_, before)) = timers.iter().rev().find(|(r, _)| *r == a.route) {
             if dialled + a.timeout_ms < end && before < planner::NETWORK_GIVE_UP_MS {
-                assert!(a.timeout_ms > before, "rule 9: redial of {} not longer", route.name);
+                assert!(
+                    a.timeout_ms > before,
+                    "rule 9: redial of {} not longer",
+                    route.name
+                );
             }
         }
         timers.push((a.route, a.timeout_ms));
