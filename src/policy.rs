@@ -32,6 +32,16 @@ pub const MAX_JURISDICTIONS: usize = 100_000;
 /// Longest policy name, in bytes: it goes into every audit record.
 pub const MAX_POLICY_NAME_LEN: usize = 256;
 
+/// Longest guidance text, in bytes: a few sentences for a caller in an emergency, and it is
+/// copied into every plan's explanation.
+pub const MAX_GUIDANCE_LEN: usize = 1024;
+
+/// Most numbers one guidance may list.
+pub const MAX_GUIDANCE_NUMBERS: usize = 8;
+
+/// Longest guidance number, in bytes (E.164 has at most 15 digits; room for spacing and signs).
+pub const MAX_GUIDANCE_NUMBER_LEN: usize = 32;
+
 /// Longest time any policy field may name: one day.
 const MAX_SECONDS: f64 = 86_400.0;
 
@@ -1036,7 +1046,28 @@ fn compile_guidance(field: &str, spec: &GuidanceSpec) -> Result<Guidance, Policy
         ));
     }
     check_text(&format!("{field}.text"), &spec.text)?;
+    if spec.text.len() > MAX_GUIDANCE_LEN {
+        return Err(invalid(
+            format!("{field}.text"),
+            &spec.text,
+            format!("is {} bytes; at most {MAX_GUIDANCE_LEN}", spec.text.len()),
+        ));
+    }
+    if spec.numbers.len() > MAX_GUIDANCE_NUMBERS {
+        return Err(invalid(
+            format!("{field}.numbers"),
+            spec.numbers.len(),
+            format!("at most {MAX_GUIDANCE_NUMBERS}"),
+        ));
+    }
     for (k, n) in spec.numbers.iter().enumerate() {
+        if n.len() > MAX_GUIDANCE_NUMBER_LEN {
+            return Err(invalid(
+                format!("{field}.numbers[{k}]"),
+                n,
+                format!("is {} bytes; at most {MAX_GUIDANCE_NUMBER_LEN}", n.len()),
+            ));
+        }
         let ok = !n.is_empty()
             && n.bytes()
                 .all(|b| b.is_ascii_digit() || b" +-()".contains(&b));

@@ -21,7 +21,7 @@ use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat, MAX_COMPONE
 use crate::request::CallRequest;
 use crate::route::{RouteId, RouteSet, MAX_ROUTES};
 use crate::signing::{PolicySignature, PublicKey};
-use crate::state::{Snapshot, Timing, Update, UpdateError, Views};
+use crate::state::{Snapshot, Timing, Update, UpdateError, Views, MAX_BATCH};
 
 /// The state and the policy it is read with, published together so they always agree.
 #[derive(Debug, Clone)]
@@ -294,7 +294,8 @@ impl Router {
     }
 
     /// Applies a batch of updates atomically and returns the new state epoch. If any update is
-    /// invalid, none is applied and the error names it.
+    /// invalid, or the batch holds more than [`MAX_BATCH`] updates, none is applied and the error
+    /// names the first update at fault.
     pub fn apply<I>(&self, updates: I) -> Result<u64, UpdateError>
     where
         I: IntoIterator<Item = Update>,
@@ -302,6 +303,12 @@ impl Router {
         self.publish(|next| {
             let (mut components, mut routes) = (ComponentSet::default(), RouteSet::default());
             for (index, update) in updates.into_iter().enumerate() {
+                if index >= MAX_BATCH {
+                    return Err(UpdateError::BatchTooLarge {
+                        index,
+                        max: MAX_BATCH,
+                    });
+                }
                 next.snapshot.apply(&update, index, &next.policy)?;
                 next.clock_ms = next.clock_ms.max(update.at_ms());
                 // Applied, so its component or route is the policy's.

@@ -46,6 +46,11 @@ impl Update {
     }
 }
 
+/// Most updates one batch may hold, from Rust ([`crate::Router::apply`]), C (`SOS_MAX_BATCH`) or
+/// the wire format ([`crate::wire::MAX_RECORDS`]): a batch is applied while the writer lock is
+/// held, so its size bounds how long other writers wait. Larger feeds are split into batches.
+pub const MAX_BATCH: usize = 4096;
+
 /// An update batch that was rejected; the state is as it was before the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum UpdateError {
@@ -93,6 +98,14 @@ pub enum UpdateError {
         /// The top of the scale.
         max: u8,
     },
+    /// More updates in one batch than [`MAX_BATCH`].
+    #[error("update {index}: a batch holds at most {max} updates; split larger feeds")]
+    BatchTooLarge {
+        /// Position in the batch of the first update over the limit.
+        index: usize,
+        /// [`MAX_BATCH`].
+        max: usize,
+    },
 }
 
 /// How much a piece of state says for or against a route working, best first.
@@ -116,8 +129,8 @@ pub enum Evidence {
 pub enum Breaker {
     /// Fewer consecutive failures than the threshold.
     Closed = 1,
-    /// Cool-down over: ranked by its observed evidence again, with the shorter timer, so the next
-    /// call tries it; a success closes the breaker, a failure re-opens it.
+    /// Cool-down over: ranked by its observed evidence again, on the route's full timer, so the
+    /// next call tries it and can succeed; a success closes the breaker, a failure re-opens it.
     HalfOpen = 2,
     /// Threshold reached less than the cool-down ago: demoted, shorter timer.
     Open = 3,

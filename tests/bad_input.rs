@@ -294,8 +294,65 @@ fn a_rejected_update_batch_changes_nothing_and_names_the_record() {
             "a rejected batch changed the state"
         );
     }
+    // A batch over the limit: refused at its first update past it, nothing applied.
+    let huge = vec![good; sosroute::state::MAX_BATCH + 1];
+    let err = router.update(&huge).unwrap_err();
+    assert_eq!(
+        err,
+        UpdateError::BatchTooLarge {
+            index: sosroute::state::MAX_BATCH,
+            max: sosroute::state::MAX_BATCH
+        }
+    );
+    assert!(err.to_string().contains("at most 4096 updates"), "{err}");
+    assert_eq!(
+        router.snapshot(),
+        before,
+        "an oversized batch changed the state"
+    );
+    assert!(
+        router.update(&huge[1..]).is_ok(),
+        "a batch at the limit is applied"
+    );
     assert!(router.apply([Update::Observe(good)]).is_ok());
     assert_ne!(router.snapshot(), before);
+}
+
+#[test]
+fn guidance_is_bounded() {
+    const TEXT: &str = "text = \"If the call does not go through:";
+    let long = edited(TEXT, &format!("text = \"{}", "x".repeat(1100)));
+    let e = toml_error(&long);
+    assert!(
+        e.contains("guidance.text") && e.contains("at most 1024"),
+        "{e}"
+    );
+    let numbers = edited(
+        "numbers = []",
+        &format!("numbers = [{}]", vec!["\"911\""; 9].join(", ")),
+    );
+    let e = toml_error(&numbers);
+    assert!(
+        e.contains("guidance.numbers") && e.contains("at most 8"),
+        "{e}"
+    );
+    let long_number = edited(
+        "numbers = []",
+        &format!("numbers = [\"{}\"]", "1".repeat(33)),
+    );
+    let e = toml_error(&long_number);
+    assert!(
+        e.contains("guidance.numbers[0]") && e.contains("at most 32"),
+        "{e}"
+    );
+    // At the limits: accepted.
+    let at = edited(TEXT, &format!("text = \"{}", "x".repeat(1024 - 120)));
+    Policy::from_toml(&at).unwrap();
+    let at = edited(
+        "numbers = []",
+        &format!("numbers = [{}]", vec!["\"911\""; 8].join(", ")),
+    );
+    Policy::from_toml(&at).unwrap();
 }
 
 #[test]
