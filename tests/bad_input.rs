@@ -329,7 +329,7 @@ fn guidance_is_bounded() {
     );
     let numbers = edited(
         "numbers = []",
-        &format!("numbers = [{}]", vec!["\"911\""; 9].join(", ")),
+        &format!("numbers = [{}]", ["\"911\""; 9].join(", ")),
     );
     let e = toml_error(&numbers);
     assert!(
@@ -350,7 +350,7 @@ fn guidance_is_bounded() {
     Policy::from_toml(&at).unwrap();
     let at = edited(
         "numbers = []",
-        &format!("numbers = [{}]", vec!["\"911\""; 8].join(", ")),
+        &format!("numbers = [{}]", ["\"911\""; 8].join(", ")),
     );
     Policy::from_toml(&at).unwrap();
 }
