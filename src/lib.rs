@@ -29,6 +29,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "capi")]
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod identity;

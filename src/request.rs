@@ -205,6 +205,7 @@ impl EmergencyService {
 
     /// [`EmergencyService::recognise`] on bytes as a C caller passes them: bytes that are not
     /// UTF-8 are not an emergency number.
+    #[cfg(any(feature = "capi", test))]
     pub(crate) fn recognise_bytes(dialled: &[u8]) -> Result<EmergencyService, RequestError> {
         if let Some(service) = EmergencyService::of_number(dialled) {
             return Ok(service);
