@@ -21,6 +21,7 @@ pub struct PsapId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum RadioState {
     /// Registered, full service.
     InService = 1,
@@ -36,6 +37,7 @@ pub enum RadioState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum ServiceState {
     /// Registered / healthy.
     Up = 1,
@@ -49,6 +51,7 @@ pub enum ServiceState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum PsapState {
     /// Taking calls normally.
     Normal = 1,
@@ -82,6 +85,7 @@ impl SignalLevel {
 /// [`Fact::fits_radio`]); facts about a PSAP go to [`Subject::Psap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "fact")]
+#[non_exhaustive]
 pub enum Fact {
     /// Radio / registration state and signal level of a radio component.
     Radio {
@@ -131,6 +135,7 @@ pub enum Fact {
 
 /// Which TTL of the policy governs a fact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FactClass {
     /// Radio / registration (`ttl.radio_s`).
     Radio,
@@ -233,6 +238,7 @@ impl Observation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum RejectCause {
     /// No signal: nothing to attach to. Counts against the route's radio components.
     NoSignal = 1,
@@ -250,6 +256,7 @@ pub enum RejectCause {
 /// How an attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
+#[non_exhaustive]
 pub enum Outcome {
     /// The call reached the PSAP.
     Connected,

@@ -18,6 +18,7 @@ use crate::state::Evidence;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum Reason {
     /// Fresh positive evidence that the route works.
     Verified = 1,
@@ -50,6 +51,7 @@ impl Reason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum LeftOutReason {
     /// The caller lacks a capability the route needs (see [`LeftOut::missing`]).
     MissingCapability = 1,

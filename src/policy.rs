@@ -50,6 +50,7 @@ pub const US_HANDSET_TOML: &str = include_str!("../policies/us-handset.toml");
 
 /// A policy file that could not be used. Every variant names the field and the value.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// The text is not valid TOML / JSON for a policy (syntax, unknown key, wrong type). The
     /// message carries the parser's location and the key.
@@ -505,6 +506,7 @@ pub struct Policy {
 /// Which text format a policy is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum PolicyFormat {
     /// TOML.
     Toml = 1,

@@ -10,6 +10,7 @@ use crate::route::{Capabilities, Media};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum EmergencyService {
     /// Any emergency service (`911`, `112`, `urn:service:sos`).
     Sos = 1,
@@ -64,6 +65,7 @@ pub const MAX_DIALLED_LEN: usize = 256;
 
 /// A dialled string that is not an emergency number or service URN.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum RequestError {
     /// Longer than [`MAX_DIALLED_LEN`]: not examined.
     #[error("dialled string is {len} bytes; strings over {max} bytes (MAX_DIALLED_LEN) are not examined as emergency numbers")]

@@ -16,6 +16,7 @@ pub struct RouteId(pub u16);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum RouteKind {
     /// IMS (VoLTE / VoNR) or circuit-switched on the home network.
     HomeCellular = 1,
@@ -99,6 +100,7 @@ impl RouteKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum Media {
     /// Speech.
     Voice = 1,

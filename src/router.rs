@@ -518,6 +518,7 @@ fn plan_on(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum Done {
     /// An attempt connected.
     Connected = 1,
@@ -539,6 +540,7 @@ pub enum Next {
 
 /// A call session used out of order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum SessionError {
     /// `next_attempt` while the previous attempt has not been reported.
     #[error("an attempt on route {0} is in flight; report its outcome first")]

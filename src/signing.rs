@@ -40,6 +40,7 @@ pub const SIGNATURE_MARKER: &str = "sosroute-policy-signature-v1";
 /// Why a policy's signature was refused, or a key or signature file could not be read. The
 /// policy in force stays in force.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum SignatureError {
     /// The router trusts signed policies only, and the policy came without a signature.
     #[error(

@@ -22,6 +22,7 @@ pub const MAX_PSAPS: usize = 32;
 /// `CallSession` (another process, another handset in a fleet feed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Update {
     /// A monitor's observation.
     Observe(Observation),
@@ -53,6 +54,7 @@ pub const MAX_BATCH: usize = 4096;
 
 /// An update batch that was rejected; the state is as it was before the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum UpdateError {
     /// An observation names a component the policy in force does not declare.
     #[error("update {index}: component {component} is not declared by the policy in force ({count} components)")]

@@ -101,6 +101,7 @@ pub mod outcome {
 /// position in the batch (`index`, counting every record, skipped ones included) and the byte
 /// offset of its first byte.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// The batch is longer than [`MAX_BATCH_LEN`].
     #[error("batch is {len} bytes; at most {max} are accepted")]

@@ -103,12 +103,12 @@ impl NaiveRouter {
             Fact::Radio { state, .. } => match state {
                 RadioState::InService => Some(true),
                 RadioState::LimitedService | RadioState::NoService => Some(false),
-                RadioState::Unknown => None,
+                _ => None,
             },
             Fact::Service { state } => match state {
                 ServiceState::Up => Some(true),
                 ServiceState::Down => Some(false),
-                ServiceState::Unknown => None,
+                _ => None,
             },
             Fact::Probe { ok, .. } => Some(ok),
             Fact::Link { connected } => Some(connected),

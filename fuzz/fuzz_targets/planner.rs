@@ -326,6 +326,7 @@ fn check(
             Reason::Trial => a.evidence != Evidence::Negative,
             Reason::Demoted => a.evidence == Evidence::Negative || suspicion > 0,
             Reason::FailOpen => a.evidence == Evidence::Negative,
+            other => panic!("a reason this target does not check yet: {other:?}"),
         };
         assert!(
             reason_fits,
@@ -413,6 +414,7 @@ fn check(
             LeftOutReason::AlreadyFailed => assert!(constraints.failed.contains(&l.route)),
             LeftOutReason::NotPreferred | LeftOutReason::OverBudget | LeftOutReason::Unverified => {
             }
+            other => panic!("a left-out reason this target does not check yet: {other:?}"),
         }
         if l.reason != LeftOutReason::MissingCapability {
             assert!(l.missing.is_empty());
