@@ -68,3 +68,30 @@ fn header_version_macros_match_cargo_toml() {
         .lines()
         .any(|l| l.starts_with("#define SOSROUTE_ABI_VERSION ")));
 }
+
+/// Every function the header declares is called by the C-ABI fuzz target
+/// (`fuzz/fuzz_targets/c_abi.rs`), so a new export is never left out of the hostile-caller run.
+#[test]
+fn every_exported_function_is_fuzzed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fuzz = std::fs::read_to_string(root.join("fuzz/fuzz_targets/c_abi.rs"))
+        .expect("the c_abi fuzz target is readable");
+    let header = generate();
+    let exported: Vec<&str> = header
+        .lines()
+        .filter_map(|line| {
+            let open = line.find('(')?;
+            let name = line[..open].rsplit([' ', '*']).next()?;
+            name.starts_with("sos_").then_some(name)
+        })
+        .collect();
+    assert!(exported.len() >= 40, "{exported:?}");
+    let missing: Vec<&&str> = exported
+        .iter()
+        .filter(|name| !fuzz.contains(&format!("{name}(")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "exported but never called by fuzz/fuzz_targets/c_abi.rs: {missing:?}"
+    );
+}

@@ -3,6 +3,9 @@
 //! `struct_size` values (never larger than the memory really handed over: that would be the
 //! host's undefined behaviour, not the library's), random policy text and random wire bytes.
 //!
+//! Every exported function is called, the policy-safety ones (rollback, trusted keys, signed
+//! policies signed by keys the fuzzer holds) and the `_ex` request flags included.
+//!
 //! Asserted: no call panics (`SOS_ERR_PANIC`), every status is a known one, an out-param handle
 //! is written only on success, and the router still plans a voice call at the end.
 #![no_main]
@@ -80,10 +83,45 @@ fn buffer(u: &mut Unstructured) -> Result<(Vec<c_char>, bool)> {
     Ok((vec![0; len], u.ratio(1, 16)?))
 }
 
+/// The shipped policy text, sometimes with one byte changed, or arbitrary bytes.
+fn policy_text(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Ok(if u.arbitrary()? {
+        let mut t = POLICY.as_bytes().to_vec();
+        if u.arbitrary()? {
+            let i = u.int_in_range(0..=t.len() - 1)?;
+            t[i] = u.arbitrary()?;
+        }
+        t
+    } else {
+        u.arbitrary()?
+    })
+}
+
+/// A key the fuzzer can sign with: one of four, so that signatures by a trusted key happen.
+fn secret_key(u: &mut Unstructured) -> Result<sosroute::SecretKey> {
+    Ok(sosroute::SecretKey::from_seed(
+        &[u.int_in_range(0..=3)?; 32],
+    ))
+}
+
 fn run(u: &mut Unstructured) -> Result<()> {
     let mut router: *mut sos_router = null_mut();
-    // SAFETY: a valid out-pointer.
-    assert_eq!(unsafe { sos_router_new(&mut router) }, sos_status::SOS_OK);
+    // SAFETY: valid pointers; on failure (a bad policy text) the plain constructor is used.
+    unsafe {
+        if u.ratio(1, 4)? {
+            let text = policy_text(u)?;
+            let s = check(sos_router_new_from_policy(
+                text.as_ptr().cast(),
+                text.len(),
+                enum_int(u)?,
+                &mut router,
+            ));
+            assert_eq!(s == sos_status::SOS_OK, !router.is_null());
+        }
+        if router.is_null() {
+            assert_eq!(sos_router_new(&mut router), sos_status::SOS_OK);
+        }
+    }
     let mut plans: Vec<*mut sos_plan> = Vec::new();
     let mut calls: Vec<*mut sos_call> = Vec::new();
     let dialled: Vec<u8> = if u.arbitrary()? {
@@ -119,11 +157,17 @@ fn run(u: &mut Unstructured) -> Result<()> {
         // SAFETY (every call below): each pointer is NULL or valid for what the library reads
         // and writes; buffer lengths never exceed the memory handed over.
         unsafe {
-            match u.int_in_range(0..=14)? {
+            match u.int_in_range(0..=19)? {
                 0 | 1 => {
                     let req = request(u, &dialled)?;
                     let mut out: *mut sos_plan = null_mut();
-                    if check(sos_router_plan(r, &req, &mut out)) == sos_status::SOS_OK {
+                    let flags = if u.arbitrary()? { 0 } else { enum_int(u)? };
+                    let s = if u.arbitrary()? {
+                        sos_router_plan(r, &req, &mut out)
+                    } else {
+                        sos_router_plan_ex(r, &req, flags, &mut out)
+                    };
+                    if check(s) == sos_status::SOS_OK {
                         plans.push(out);
                     } else {
                         assert!(out.is_null(), "out-param written on failure");
@@ -132,7 +176,13 @@ fn run(u: &mut Unstructured) -> Result<()> {
                 2 => {
                     let req = request(u, &dialled)?;
                     let mut out: *mut sos_call = null_mut();
-                    if check(sos_router_begin(r, &req, &mut out)) == sos_status::SOS_OK {
+                    let flags = if u.arbitrary()? { 0 } else { enum_int(u)? };
+                    let s = if u.arbitrary()? {
+                        sos_router_begin(r, &req, &mut out)
+                    } else {
+                        sos_router_begin_ex(r, &req, flags, &mut out)
+                    };
+                    if check(s) == sos_status::SOS_OK {
                         calls.push(out);
                     } else {
                         assert!(out.is_null(), "out-param written on failure");
@@ -188,16 +238,7 @@ fn run(u: &mut Unstructured) -> Result<()> {
                     ));
                 }
                 8 => {
-                    let text: Vec<u8> = if u.arbitrary()? {
-                        let mut t = POLICY.as_bytes().to_vec();
-                        if !t.is_empty() {
-                            let i = u.int_in_range(0..=t.len() - 1)?;
-                            t[i] = u.arbitrary()?;
-                        }
-                        t
-                    } else {
-                        u.arbitrary()?
-                    };
+                    let text = policy_text(u)?;
                     let mut version = 0u64;
                     check(sos_router_load_policy(
                         r,
@@ -262,6 +303,86 @@ fn run(u: &mut Unstructured) -> Result<()> {
                         u.arbitrary()?,
                         u.int_in_range(0..=1_000_000)?,
                         &mut epoch,
+                    ));
+                }
+                15 => {
+                    // The session's getters, in or out of an attempt.
+                    let mut delay = 0u64;
+                    check(sos_call_delay_ms(call, &mut delay));
+                    let mut out: *mut sos_plan = null_mut();
+                    let s = sos_call_plan(call, u.int_in_range(0..=2_000_000)?, &mut out);
+                    if check(s) == sos_status::SOS_OK {
+                        plans.push(out);
+                    } else {
+                        assert!(out.is_null(), "out-param written on failure");
+                    }
+                }
+                16 => {
+                    let len = u.int_in_range(0..=buf.len())?;
+                    let mut count = 0usize;
+                    check(sos_plan_left_out_count(plan, &mut count));
+                    check(sos_plan_guidance_number_count(plan, &mut count));
+                    check(sos_plan_route_name(
+                        plan,
+                        u.int_in_range(0..=8)?,
+                        buf_ptr,
+                        len,
+                        &mut needed,
+                    ));
+                    check(sos_router_policy_name(r, buf_ptr, len, &mut needed));
+                    check(sos_router_policy_hash(r, buf_ptr, len, &mut needed));
+                    let mut version = 0u64;
+                    check(sos_router_policy_version(r, &mut version));
+                    assert!(!sos_status_name(u.arbitrary()?).is_null());
+                    assert!(!sos_version().is_null());
+                    assert_eq!(sos_abi_version(), SOSROUTE_ABI_VERSION);
+                }
+                17 => {
+                    let mut version = 0u64;
+                    check(sos_router_rollback_policy(r, &mut version));
+                }
+                18 => {
+                    // Trusted keys: real ones the fuzzer can sign with, or arbitrary bytes
+                    // (not all 32-byte strings are Ed25519 points); none clears them.
+                    let count = u.int_in_range(0..=3)?;
+                    let mut keys = Vec::with_capacity(32 * count);
+                    for _ in 0..count {
+                        if u.ratio(3, 4)? {
+                            keys.extend_from_slice(&secret_key(u)?.public_key().to_bytes());
+                        } else {
+                            keys.extend((0..32).map(|_| u.arbitrary::<u8>().unwrap_or(0)));
+                        }
+                    }
+                    let ptr = if count == 0 && u.arbitrary()? {
+                        null()
+                    } else {
+                        keys.as_ptr()
+                    };
+                    check(sos_router_set_trusted_keys(r, ptr, count));
+                }
+                19 => {
+                    // A signed policy: signed by one of the fuzzer's keys over the text (or over
+                    // other bytes), the signature file sometimes damaged.
+                    let text = policy_text(u)?;
+                    let signed = if u.ratio(3, 4)? {
+                        text.clone()
+                    } else {
+                        policy_text(u)?
+                    };
+                    let mut signature = secret_key(u)?.sign(&signed).to_file().into_bytes();
+                    if u.arbitrary()? {
+                        let i = u.int_in_range(0..=signature.len() - 1)?;
+                        signature[i] = u.arbitrary()?;
+                    }
+                    let mut version = 0u64;
+                    check(sos_router_load_signed_policy(
+                        r,
+                        text.as_ptr().cast(),
+                        text.len(),
+                        enum_int(u)?,
+                        signature.as_ptr().cast(),
+                        signature.len(),
+                        &mut version,
                     ));
                 }
                 13 => {
