@@ -36,6 +36,7 @@ pub mod observation;
 pub mod plan;
 pub mod planner;
 pub mod policy;
+pub mod probation;
 pub mod request;
 pub mod route;
 pub mod router;
