@@ -263,9 +263,7 @@ fn preview_policy(args: &[String]) -> Result<(), Failure> {
     };
     let mut parsed = Vec::with_capacity(scenarios.len());
     for path in &scenarios {
-        let scenario = Scenario::from_toml(&read(path)?)
-            .map_err(|e| fail(format!("{}: {e}", path.display())))?;
-        parsed.push(scenario);
+        parsed.push(scenario_at(path, &read(path)?)?);
     }
     let preview = sim::preview::preview(&current, &candidate, parsed, tolerance)
         .map_err(|e| fail(format!("preview-policy: {e}")))?;
@@ -449,6 +447,13 @@ fn write(path: &Path, text: &str) -> Result<(), Failure> {
     std::fs::write(path, text).map_err(|e| fail(format!("{}: {e}", path.display())))
 }
 
+/// The scenario in `text`, read from `path`: its `[[policy_change]]` files are read relative to
+/// its folder.
+fn scenario_at(path: &Path, text: &str) -> Result<Scenario, Failure> {
+    let folder = path.parent().unwrap_or(Path::new(""));
+    Scenario::from_toml_at(text, folder).map_err(|e| fail(format!("{}: {e}", path.display())))
+}
+
 fn replay(args: &[String]) -> Result<(), Failure> {
     let args = parse_replay(args)?;
     let policy = match &args.policy {
@@ -464,8 +469,7 @@ fn replay(args: &[String]) -> Result<(), Failure> {
     let mut reports = Vec::with_capacity(args.scenarios.len());
     for path in &args.scenarios {
         let text = read(path)?;
-        let scenario =
-            Scenario::from_toml(&text).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+        let scenario = scenario_at(path, &text)?;
         let report = sim::replay(scenario, &policy, &mut progress)
             .map_err(|e| fail(format!("{}: {e}", path.display())))?;
         if !reports.is_empty() {
