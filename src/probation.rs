@@ -147,8 +147,9 @@ pub struct ProbationStatus {
     /// Judged attempts: the candidate chose another route than the predecessor would have, and
     /// the predecessor's route was not seen failing.
     pub judged: Tally,
-    /// Attempts on which both policies chose the same route (not counted).
-    pub agreed: u32,
+    /// Attempts on which both policies chose the same route, or neither had one left (not
+    /// judged: their failures, an outage's say, would have come under either policy).
+    pub agreed: Tally,
     /// Attempts on which they differed but the predecessor's choice was seen failing too.
     pub washed: u32,
     /// The predecessor's failure rate before the change, on routes not seen failing.
@@ -172,7 +173,7 @@ impl ProbationStatus {
             decided_ms: 0,
             calls: 0,
             judged: Tally::default(),
-            agreed: 0,
+            agreed: Tally::default(),
             washed: 0,
             baseline: Tally::default(),
             reason: String::new(),
@@ -183,8 +184,11 @@ impl ProbationStatus {
 /// What one reported attempt of a call under the policy on probation says about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sample {
-    /// The predecessor would have tried the same route, or nothing: not counted.
-    Agreed,
+    /// The predecessor would have tried the same route, or nothing: not judged.
+    Agreed {
+        /// The attempt failed.
+        failed: bool,
+    },
     /// The predecessor would have tried another route, itself seen failing: not counted.
     Washed,
     /// The predecessor would have tried another route not seen failing.
@@ -206,8 +210,8 @@ impl Sample {
         first_of_call: bool,
     ) -> Sample {
         match predecessor {
-            None => Sample::Agreed,
-            Some((r, _)) if r == route => Sample::Agreed,
+            None => Sample::Agreed { failed },
+            Some((r, _)) if r == route => Sample::Agreed { failed },
             Some((_, true)) => Sample::Washed,
             Some((_, false)) => Sample::Judged {
                 failed,
@@ -477,7 +481,7 @@ impl Tracker {
             return None;
         }
         match sample? {
-            Sample::Agreed => self.status.agreed = self.status.agreed.saturating_add(1),
+            Sample::Agreed { failed } => self.status.agreed.add(failed),
             Sample::Washed => self.status.washed = self.status.washed.saturating_add(1),
             Sample::Judged {
                 failed,
@@ -549,8 +553,9 @@ mod tests {
 
     #[test]
     fn a_sample_is_judged_only_where_the_policies_differ_and_the_other_choice_looked_fine() {
-        assert_eq!(Sample::of(1, Some((1, false)), true, true), Sample::Agreed);
-        assert_eq!(Sample::of(1, None, true, true), Sample::Agreed);
+        let agreed = Sample::Agreed { failed: true };
+        assert_eq!(Sample::of(1, Some((1, false)), true, true), agreed);
+        assert_eq!(Sample::of(1, None, true, true), agreed);
         assert_eq!(Sample::of(1, Some((3, true)), true, true), Sample::Washed);
         assert_eq!(
             Sample::of(1, Some((3, false)), true, true),
@@ -606,7 +611,7 @@ mod tests {
         let mut t = started(10);
         for i in 0..1_000 {
             let s = if i % 2 == 0 {
-                Sample::Agreed
+                Sample::Agreed { failed: true }
             } else {
                 Sample::Washed
             };
@@ -620,7 +625,7 @@ mod tests {
         t.note(2, None, None, 1_000 + DEFAULT_PERIOD_MS);
         let s = t.status(0);
         assert_eq!(
-            (s.state, s.agreed, s.washed),
+            (s.state, s.agreed.attempts, s.washed),
             (ProbationState::Kept, 500, 500)
         );
     }
