@@ -855,6 +855,8 @@ impl Router {
             None
         };
         let mut tracker = self.shared.probation.lock();
+        // An audit sink records the rollback here: `tracker.status(now_ms)` after `rolled_back`
+        // is the whole event (both versions and hashes, the tallies, the reason).
         match restored {
             Some(restored) => tracker.rolled_back(restored, reason, now_ms),
             None => tracker.rollback_failed(),

@@ -386,6 +386,18 @@ fn check_policy(args: &[String]) -> Result<(), Failure> {
         policy.failure_threshold,
         policy.cool_down_ms as f64 / 1000.0
     );
+    let p = policy.probation;
+    if p.period_ms == 0 {
+        println!("  probation: off (probation.period_s = 0)");
+    } else {
+        println!(
+            "  probation: {:.0} s after loading; rolled back if, on {} calls or more, it fails \
+             {:.1} points more than its predecessor where it decides otherwise",
+            p.period_ms as f64 / 1000.0,
+            p.min_calls,
+            p.tolerance * 100.0
+        );
+    }
     Ok(())
 }
 
