@@ -940,8 +940,8 @@ typedef struct sos_call_request {
  *
  * Probation judges a new policy only on attempts where it chose another route than its
  * predecessor would have for the same request on the same state, and the predecessor's route
- * was not seen failing ("judged"); it rolls back when, on at least the policy's
- * `probation.min_calls` calls, their failure rate exceeds the predecessor's recent failure rate
+ * was not seen failing ("judged", the first such attempt of each call); it rolls back when, on
+ * at least the policy's `probation.min_calls` judged calls, their failure rate exceeds the predecessor's recent failure rate
  * ("baseline", on routes not seen failing) by more than `probation.tolerance_pct` points, at
  * z >= 3. Attempts where both would have chosen alike ("agreed") are not judged: an outage
  * fails them under either policy.
@@ -969,7 +969,8 @@ typedef struct sos_probation_status {
      */
     uint64_t restored_version;
     /**
-     * Router time (the latest `now` it heard) when the probation began.
+     * When the probation began: the `now` of the first outcome reported under the policy
+     * (until then, the latest `now` the router had heard when it was loaded).
      */
     uint64_t since_ms;
     /**
@@ -981,15 +982,12 @@ typedef struct sos_probation_status {
      */
     uint64_t decided_ms;
     /**
-     * Distinct calls with at least one judged attempt.
+     * Judged calls: per call, the first attempt on which the policy chose another route than
+     * its predecessor would have, the predecessor's route not seen failing.
      */
-    uint32_t calls;
+    uint32_t judged_calls;
     /**
-     * Judged attempts.
-     */
-    uint32_t judged_attempts;
-    /**
-     * Judged attempts that failed.
+     * Judged calls whose judged attempt failed.
      */
     uint32_t judged_failed;
     /**

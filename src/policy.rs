@@ -148,7 +148,7 @@ pub struct ProbationSpec {
     /// Seconds a newly installed policy is on probation; 0 turns probation off. Default 900.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period_s: Option<f64>,
-    /// Distinct calls with a judged attempt needed before a verdict (1..=100000). Default 20.
+    /// Judged calls needed before a verdict (1..=100000). Default 20.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_calls: Option<u32>,
     /// Points (percent of attempts) by which the judged failure rate may exceed the

@@ -16,16 +16,18 @@
 //! - If it would have tried another route that is itself *seen failing* (negative evidence or an
 //!   open breaker), the attempt is a **wash**: both choices look bad, nothing is counted.
 //! - Otherwise the attempt is **judged**: the new policy departed from a route not seen failing,
-//!   and its attempt failed or connected.
+//!   and its attempt failed or connected. Only the first judged attempt of each call counts, so
+//!   that the samples are independent calls, not one caller's redials.
 //!
 //! The judged failure rate is compared with the predecessor's **baseline**: the share of its own
 //! last [`BASELINE_ATTEMPTS`] attempts, on routes not then seen failing, that failed, measured on
 //! the same router before the change. Both are "surprise" failure rates: failures on a route the
 //! state did not already hold against. The router rolls back when, on at least `min_calls`
-//! distinct calls with a judged attempt, the judged rate exceeds the baseline by more than the
+//! judged calls, the judged rate exceeds the baseline by more than the
 //! policy's tolerance *and* the excess is significant (a one-sided Agresti–Caffo test of
 //! `judged - baseline > tolerance` at z ≥ [`Z_THRESHOLD`]). A policy that makes no different
-//! choice is never judged and passes at the end of its period.
+//! choice is never judged and passes at the end of its period, which starts at the first outcome
+//! reported under it (the router reads no clock; the time it last heard may be old at a load).
 //!
 //! Everything here is pure: the router feeds it samples and acts on its verdicts.
 
@@ -53,7 +55,7 @@ pub const Z_THRESHOLD: f64 = 3.0;
 pub struct ProbationSettings {
     /// How long a newly installed policy is on probation; 0: never.
     pub period_ms: u64,
-    /// Distinct calls with a judged attempt needed before any verdict.
+    /// Judged calls needed before any verdict.
     pub min_calls: u32,
     /// How far (a fraction, 0.10 = 10 points) the judged failure rate may exceed the baseline.
     pub tolerance: f64,
@@ -136,16 +138,15 @@ pub struct ProbationStatus {
     pub predecessor_hash: Option<PolicyHash>,
     /// The version the predecessor was restored under (state `RolledBack`); 0 otherwise.
     pub restored_version: u64,
-    /// Router time (the latest time it heard) when the probation began.
+    /// When the probation began: the time of the first outcome reported under the policy (until
+    /// then, the latest time the router had heard when it was loaded).
     pub since_ms: u64,
     /// When it ends, unless decided before.
     pub until_ms: u64,
     /// When it was decided (kept, rolled back, superseded); 0 while on probation.
     pub decided_ms: u64,
-    /// Distinct calls with at least one judged attempt.
-    pub calls: u32,
-    /// Judged attempts: the candidate chose another route than the predecessor would have, and
-    /// the predecessor's route was not seen failing.
+    /// Judged calls: per call, its first attempt on which the candidate chose another route
+    /// than the predecessor would have, the predecessor's route not seen failing.
     pub judged: Tally,
     /// Attempts on which both policies chose the same route, or neither had one left (not
     /// judged: their failures, an outage's say, would have come under either policy).
@@ -171,7 +172,6 @@ impl ProbationStatus {
             since_ms: 0,
             until_ms: 0,
             decided_ms: 0,
-            calls: 0,
             judged: Tally::default(),
             agreed: Tally::default(),
             washed: 0,
@@ -319,7 +319,7 @@ pub fn excess_z(judged: Tally, baseline: Tally, tolerance: f64) -> f64 {
 /// The verdict on a policy on probation from what it has seen so far: `Some(reason)` if it fails
 /// measurably worse than its predecessor and must be rolled back.
 pub fn verdict(settings: &ProbationSettings, status: &ProbationStatus) -> Option<String> {
-    if status.calls < settings.min_calls {
+    if status.judged.attempts < settings.min_calls {
         return None;
     }
     let (judged, baseline) = (status.judged, status.baseline);
@@ -329,15 +329,14 @@ pub fn verdict(settings: &ProbationSettings, status: &ProbationStatus) -> Option
         return None;
     }
     Some(format!(
-        "policy v{} failed {} of {} attempts ({:.1} %) on {} calls where it chose another route \
-         than v{} would have and v{}'s choice was not seen failing, against v{}'s {:.1} % \
+        "policy v{} failed {} of {} calls ({:.1} %) on their first attempt where it chose another \
+         route than v{} would have and v{}'s choice was not seen failing, against v{}'s {:.1} % \
          ({} of {} attempts) before the change: {:.1} points worse, over the {:.1}-point \
          tolerance (z = {:.1} >= {Z_THRESHOLD})",
         status.candidate_version,
         judged.failed,
         judged.attempts,
         judged.rate() * 100.0,
-        status.calls,
         status.predecessor_version,
         status.predecessor_version,
         status.predecessor_version,
@@ -363,6 +362,8 @@ pub struct Tracker {
     status: ProbationStatus,
     /// A rollback was decided and the router is carrying it out: later samples are ignored.
     pending: bool,
+    /// The probation's period has been timed from a reported outcome.
+    timed: bool,
 }
 
 impl Tracker {
@@ -375,6 +376,7 @@ impl Tracker {
             settings: ProbationSettings::default(),
             status: ProbationStatus::none(),
             pending: false,
+            timed: false,
         }
     }
 
@@ -413,6 +415,7 @@ impl Tracker {
         self.version = candidate.0;
         self.settings = settings;
         self.pending = false;
+        self.timed = false;
         if settings.period_ms == 0 {
             self.status = ProbationStatus::none();
             return;
@@ -476,6 +479,12 @@ impl Tracker {
         if self.on_probation() != Some(version) {
             return None;
         }
+        if !self.timed {
+            // The router's clock at the load may be old: the period runs from the first outcome.
+            self.timed = true;
+            self.status.since_ms = self.status.since_ms.max(now_ms);
+            self.status.until_ms = self.status.since_ms.saturating_add(self.settings.period_ms);
+        }
         if now_ms >= self.status.until_ms {
             keep(&mut self.status);
             return None;
@@ -487,8 +496,11 @@ impl Tracker {
                 failed,
                 first_of_call,
             } => {
+                if !first_of_call {
+                    // A later attempt of a call already judged: the same caller, not a new sample.
+                    return None;
+                }
                 self.status.judged.add(failed);
-                self.status.calls = self.status.calls.saturating_add(u32::from(first_of_call));
                 let reason = verdict(&self.settings, &self.status)?;
                 self.pending = true;
                 return Some(reason);
@@ -520,11 +532,10 @@ fn keep(status: &mut ProbationStatus) {
     status.state = ProbationState::Kept;
     status.decided_ms = status.until_ms;
     status.reason = format!(
-        "policy v{} kept: its probation ended with {} judged attempts on {} calls failing \
-         {:.1} % against v{}'s {:.1} % before the change",
+        "policy v{} kept: its probation ended with {} judged calls failing {:.1} % against \
+         v{}'s {:.1} % before the change",
         status.candidate_version,
         status.judged.attempts,
-        status.calls,
         status.judged.rate() * 100.0,
         status.predecessor_version,
         status.baseline.rate() * 100.0,
@@ -598,7 +609,10 @@ mod tests {
         t.rolled_back(3, reason, 3_000);
         let s = t.status(3_000);
         assert_eq!(s.state, ProbationState::RolledBack);
-        assert_eq!((s.restored_version, s.calls), (3, DEFAULT_MIN_CALLS));
+        assert_eq!(
+            (s.restored_version, s.judged.attempts),
+            (3, DEFAULT_MIN_CALLS)
+        );
         assert_eq!(
             t.recent.tally(),
             tally(100, 10),
@@ -617,12 +631,12 @@ mod tests {
             };
             assert_eq!(t.note(2, Some(true), Some(s), 2_000), None);
         }
-        assert_eq!(t.status(2_000).state, ProbationState::OnProbation);
-        assert_eq!(
-            t.status(1_000 + DEFAULT_PERIOD_MS).state,
-            ProbationState::Kept
-        );
-        t.note(2, None, None, 1_000 + DEFAULT_PERIOD_MS);
+        // The period runs from the first outcome (2 s), not from the load (1 s).
+        assert_eq!(t.status(2_000).since_ms, 2_000);
+        let end = 2_000 + DEFAULT_PERIOD_MS;
+        assert_eq!(t.status(end - 1).state, ProbationState::OnProbation);
+        assert_eq!(t.status(end).state, ProbationState::Kept);
+        t.note(2, None, None, end);
         let s = t.status(0);
         assert_eq!(
             (s.state, s.agreed.attempts, s.washed),

@@ -108,7 +108,10 @@ fn the_router_rolls_back_a_policy_without_fallbacks_and_says_why() {
     assert_eq!(status.state, ProbationState::RolledBack, "{status:?}");
     assert_eq!(status.restored_version, router.policy().version());
     assert_eq!(router.policy().hash(), Policy::us_default().hash());
-    assert_eq!(status.calls, 20, "judged on exactly min_calls calls");
+    assert_eq!(
+        status.judged.attempts, 20,
+        "judged on exactly min_calls calls"
+    );
     assert_eq!(status.predecessor_hash, Some(Policy::us_default().hash()));
     assert!(status.reason.contains("failed"), "{}", status.reason);
     // An automatic rollback is not itself on probation, and a second rollback by the operator
@@ -208,7 +211,7 @@ mod sim {
         assert_eq!(p.state, ProbationState::RolledBack, "{p:?}");
         // Within ten minutes of the change, on at least min_calls calls.
         assert!(p.decided_ms - p.since_ms < 600_000, "{p:?}");
-        assert!(p.calls >= 20);
+        assert!(p.judged.attempts >= 20);
         // Connected close to what the good policy alone connects; far above the same run with
         // probation off.
         let without = r.sosroute_without_probation.as_ref().unwrap().connected_pct;

@@ -321,8 +321,8 @@ mirror!(sos_probation_state <=> ProbationState {
 ///
 /// Probation judges a new policy only on attempts where it chose another route than its
 /// predecessor would have for the same request on the same state, and the predecessor's route
-/// was not seen failing ("judged"); it rolls back when, on at least the policy's
-/// `probation.min_calls` calls, their failure rate exceeds the predecessor's recent failure rate
+/// was not seen failing ("judged", the first such attempt of each call); it rolls back when, on
+/// at least the policy's `probation.min_calls` judged calls, their failure rate exceeds the predecessor's recent failure rate
 /// ("baseline", on routes not seen failing) by more than `probation.tolerance_pct` points, at
 /// z >= 3. Attempts where both would have chosen alike ("agreed") are not judged: an outage
 /// fails them under either policy.
@@ -341,17 +341,17 @@ pub struct sos_probation_status {
     /// Version under which the predecessor was restored (`SOS_PROBATION_STATE_ROLLED_BACK`),
     /// else 0.
     pub restored_version: u64,
-    /// Router time (the latest `now` it heard) when the probation began.
+    /// When the probation began: the `now` of the first outcome reported under the policy
+    /// (until then, the latest `now` the router had heard when it was loaded).
     pub since_ms: u64,
     /// When it ends unless decided before.
     pub until_ms: u64,
     /// When it was decided; 0 while on probation.
     pub decided_ms: u64,
-    /// Distinct calls with at least one judged attempt.
-    pub calls: u32,
-    /// Judged attempts.
-    pub judged_attempts: u32,
-    /// Judged attempts that failed.
+    /// Judged calls: per call, the first attempt on which the policy chose another route than
+    /// its predecessor would have, the predecessor's route not seen failing.
+    pub judged_calls: u32,
+    /// Judged calls whose judged attempt failed.
     pub judged_failed: u32,
     /// Attempts on which both policies would have chosen alike (not judged).
     pub agreed_attempts: u32,

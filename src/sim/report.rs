@@ -375,7 +375,7 @@ impl Report {
                 ProbationState::RolledBack => format!(
                     "ROLLED BACK at {:.1} s ({:.1} s after the change), v{} restored as v{}",
                     s(p.decided_ms),
-                    s(p.decided_ms.saturating_sub(p.since_ms)),
+                    s(p.decided_ms).max(c.at_s) - c.at_s,
                     p.predecessor_version,
                     p.restored_version
                 ),
