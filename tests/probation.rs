@@ -120,6 +120,37 @@ fn the_router_rolls_back_a_policy_without_fallbacks_and_says_why() {
 }
 
 #[test]
+fn calls_on_many_threads_roll_back_once_and_never_deadlock() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let router = Router::new(Policy::us_default());
+    let mut t = 1_000;
+    for i in 0..200 {
+        t = call(&router, i, t, i % 4 == 0) + 1_000;
+    }
+    let bad = with_voice("no-fallback", r#"["home", "satellite"]"#);
+    let v = router.load_policy(&bad, PolicyFormat::Toml).unwrap();
+    let clock = AtomicU64::new(t);
+    let ids = AtomicU64::new(1_000);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..100 {
+                    let id = ids.fetch_add(1, Ordering::Relaxed);
+                    let start = clock.fetch_add(500, Ordering::Relaxed);
+                    call(&router, id, start, id % 4 == 0);
+                }
+            });
+        }
+    });
+    let status = router.probation();
+    assert_eq!(status.state, ProbationState::RolledBack, "{status:?}");
+    assert_eq!(status.restored_version, v + 1, "one rollback: {status:?}");
+    assert_eq!(router.policy().version(), v + 1);
+    assert_eq!(router.policy().hash(), Policy::us_default().hash());
+}
+
+#[test]
 fn a_policy_that_plans_alike_is_kept_and_the_operator_can_still_take_it_back() {
     let router = Router::new(Policy::us_default());
     let mut t = 1_000;
@@ -299,6 +330,9 @@ share = 0.6
         let missing = text.replace("bad-no-fallback.toml", "no-such-policy.toml");
         let err = Scenario::from_toml_at(&missing, &scenarios()).unwrap_err();
         assert_eq!(err.key, "policy_change.policy", "{err}");
+        let device = text.replace("../policies/bad-no-fallback.toml", "/dev/zero");
+        let err = Scenario::from_toml_at(&device, &scenarios()).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
         let late = text.replace("at_s = 3600", "at_s = 99999");
         let err = Scenario::from_toml_at(&late, &scenarios()).unwrap_err();
         assert_eq!(err.key, "policy_change.at_s", "{err}");

@@ -592,6 +592,24 @@ fn compile(text: &str, file: File, folder: &Path) -> Result<Scenario, ScenarioEr
     })
 }
 
+/// Reads a policy file named by a scenario: a regular file, at most one byte more than
+/// [`crate::policy::MAX_POLICY_LEN`] read (so that the policy's own check names the excess), so a
+/// scenario naming `/dev/zero` or a named pipe cannot hang or exhaust the simulator.
+fn read_policy_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(crate::policy::MAX_POLICY_LEN as u64 + 1)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// Reads and validates a `[[policy_change]]`'s policy file.
 fn compile_policy_change(
     cx: &Ctx<'_>,
@@ -619,7 +637,7 @@ fn compile_policy_change(
     }
     let path = c.policy.get_ref();
     let full = folder.join(path);
-    let text = std::fs::read_to_string(&full).map_err(|e| {
+    let text = read_policy_file(&full).map_err(|e| {
         cx.err(
             "policy_change.policy",
             c.policy.span(),
