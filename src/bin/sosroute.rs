@@ -27,7 +27,9 @@ USAGE:
 COMMANDS:
     replay        Replay each scenario file (scenarios/FORMAT.md) through the strategies
                   oracle, home_only, android_like and sosroute on identical callers, and print
-                  the comparison table.
+                  the comparison table. A scenario with [[policy_change]] also shows each
+                  change's probation (kept, or rolled back when and why) and sosroute with
+                  probation off.
     check-policy  Validate a policy file (TOML, or JSON by .json extension); print \"ok\", its
                   SHA-256 identity and a summary, or the field that is wrong.
     preview-policy  Replay each SCENARIO through sosroute under CURRENT (default: the shipped

@@ -28,6 +28,8 @@
 //!   monitor leaves behind); a shared router hears each calling handset's latest reports at each
 //!   of its decisions;
 //! - a caller who hangs up in the middle of an attempt reports nothing for that attempt;
+//! - a `[[policy_change]]` is loaded (`Router::set_policy`) just before the shared router's first
+//!   event at or after its `at_s` (a call starting, or an attempt ending);
 //! - a wrong PSAP text-readiness advisory (`[psap] reported_wrong`) is drawn per caller; with a
 //!   shared router, callers of one PSAP may so contradict each other, and the latest word holds.
 //!
