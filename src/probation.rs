@@ -386,10 +386,14 @@ impl Tracker {
             .then_some(self.status.candidate_version)
     }
 
-    /// The status, with a probation whose period is over at `now_ms` shown as kept.
+    /// The status, with a probation whose period is over at `now_ms` shown as kept. A period
+    /// not yet timed from an outcome is not over: until a call reports, nothing was judged.
     pub fn status(&self, now_ms: u64) -> ProbationStatus {
         let mut status = self.status.clone();
-        if status.state == ProbationState::OnProbation && !self.pending && now_ms >= status.until_ms
+        if status.state == ProbationState::OnProbation
+            && self.timed
+            && !self.pending
+            && now_ms >= status.until_ms
         {
             keep(&mut status);
         }
@@ -445,7 +449,7 @@ impl Tracker {
         if self.status.state != ProbationState::OnProbation {
             return;
         }
-        if now_ms >= self.status.until_ms && !self.pending {
+        if self.timed && now_ms >= self.status.until_ms && !self.pending {
             keep(&mut self.status);
         } else {
             self.status.state = ProbationState::Superseded;
@@ -633,6 +637,17 @@ mod tests {
         }
         // The period runs from the first outcome (2 s), not from the load (1 s).
         assert_eq!(t.status(2_000).since_ms, 2_000);
+        let mut untimed = started(0);
+        let long_after = 10 * DEFAULT_PERIOD_MS;
+        assert_eq!(
+            untimed.status(long_after).state,
+            ProbationState::OnProbation
+        );
+        untimed.note(2, None, Some(Sample::Agreed { failed: false }), long_after);
+        assert_eq!(
+            untimed.status(long_after).until_ms,
+            long_after + DEFAULT_PERIOD_MS
+        );
         let end = 2_000 + DEFAULT_PERIOD_MS;
         assert_eq!(t.status(end - 1).state, ProbationState::OnProbation);
         assert_eq!(t.status(end).state, ProbationState::Kept);
