@@ -333,6 +333,16 @@ share = 0.6
         let device = text.replace("../policies/bad-no-fallback.toml", "/dev/zero");
         let err = Scenario::from_toml_at(&device, &scenarios()).unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
+        // Components in another order would get the router's observations wrong: refused.
+        let home_ran =
+            "[[component]]\nname = \"home_ran\"        # home radio network\nkind = \"radio\"\n";
+        assert!(super::SHIPPED.contains(home_ran));
+        let reordered = super::SHIPPED.replace(home_ran, "") + "\n" + home_ran;
+        Policy::from_toml(&reordered).expect("still a valid policy");
+        let s = Scenario::from_toml_at(&changed_to(&text, "reordered", &reordered), &scenarios())
+            .expect("the scenario itself is valid");
+        let err = replay(s, &Policy::us_default(), &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("same order"), "{err}");
         let late = text.replace("at_s = 3600", "at_s = 99999");
         let err = Scenario::from_toml_at(&late, &scenarios()).unwrap_err();
         assert_eq!(err.key, "policy_change.at_s", "{err}");
