@@ -379,6 +379,39 @@ typedef uint32_t sos_policy_format;
 #endif // __cplusplus
 
 /**
+ * Where a router's latest policy change stands (`ProbationState`).
+ */
+enum sos_probation_state
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+    /**
+     * No policy installed since the router was made, or the latest had probation off.
+     */
+    SOS_PROBATION_STATE_NONE = 0,
+    /**
+     * The policy in force is being judged.
+     */
+    SOS_PROBATION_STATE_ON_PROBATION = 1,
+    /**
+     * Its probation ended without a rollback: it stays.
+     */
+    SOS_PROBATION_STATE_KEPT = 2,
+    /**
+     * It failed measurably worse than its predecessor, which the router restored by itself.
+     */
+    SOS_PROBATION_STATE_ROLLED_BACK = 3,
+    /**
+     * Another policy was installed (or rolled back to) before its probation ended.
+     */
+    SOS_PROBATION_STATE_SUPERSEDED = 4,
+};
+#ifndef __cplusplus
+typedef uint32_t sos_probation_state;
+#endif // __cplusplus
+
+/**
  * PSAP state in the NENA i3 vocabulary (`PsapState`).
  */
 enum sos_psap_state
@@ -900,6 +933,85 @@ typedef struct sos_call_request {
     uint64_t now_ms;
 } sos_call_request;
 
+/**
+ * Where a router's latest policy change stands, filled by `sos_router_probation_status`; the
+ * reason is read with `sos_router_probation_reason`. Set `struct_size` to
+ * `sizeof(sos_probation_status)` before the call.
+ *
+ * Probation judges a new policy only on attempts where it chose another route than its
+ * predecessor would have for the same request on the same state, and the predecessor's route
+ * was not seen failing ("judged", the first such attempt of each call); it rolls back when, on
+ * at least the policy's `probation.min_calls` judged calls, their failure rate exceeds the predecessor's recent failure rate
+ * ("baseline", on routes not seen failing) by more than `probation.tolerance_pct` points, at
+ * z >= 3. Attempts where both would have chosen alike ("agreed") are not judged: an outage
+ * fails them under either policy.
+ */
+typedef struct sos_probation_status {
+    /**
+     * `sizeof(sos_probation_status)` as the caller compiled it.
+     */
+    uint32_t struct_size;
+    /**
+     * A `sos_probation_state`.
+     */
+    uint32_t state;
+    /**
+     * Version of the policy put on probation (0 with `SOS_PROBATION_STATE_NONE`).
+     */
+    uint64_t candidate_version;
+    /**
+     * Version of the policy it replaced.
+     */
+    uint64_t predecessor_version;
+    /**
+     * Version under which the predecessor was restored (`SOS_PROBATION_STATE_ROLLED_BACK`),
+     * else 0.
+     */
+    uint64_t restored_version;
+    /**
+     * When the probation began: the `now` of the first outcome reported under the policy
+     * (until then, the latest `now` the router had heard when it was loaded).
+     */
+    uint64_t since_ms;
+    /**
+     * When it ends unless decided before.
+     */
+    uint64_t until_ms;
+    /**
+     * When it was decided; 0 while on probation.
+     */
+    uint64_t decided_ms;
+    /**
+     * Judged calls: per call, the first attempt on which the policy chose another route than
+     * its predecessor would have, the predecessor's route not seen failing.
+     */
+    uint32_t judged_calls;
+    /**
+     * Judged calls whose judged attempt failed.
+     */
+    uint32_t judged_failed;
+    /**
+     * Attempts on which both policies would have chosen alike (not judged).
+     */
+    uint32_t agreed_attempts;
+    /**
+     * Of which failed.
+     */
+    uint32_t agreed_failed;
+    /**
+     * Attempts on which they differed but the predecessor's choice was seen failing too.
+     */
+    uint32_t washed;
+    /**
+     * The predecessor's recent attempts before the change (routes not seen failing).
+     */
+    uint32_t baseline_attempts;
+    /**
+     * Of which failed.
+     */
+    uint32_t baseline_failed;
+} sos_probation_status;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1383,6 +1495,32 @@ sos_status sos_router_load_signed_policy(const struct sos_router *router,
                                          const char *signature,
                                          size_t signature_len,
                                          uint64_t *version_out);
+
+/**
+ * Fills `*status_out` (set its `struct_size` first) with where the router's latest policy
+ * change stands: on probation, kept, or rolled back by the router itself because calls failed
+ * measurably worse under it (see `sos_probation_status` for the signal). Read the reason with
+ * `sos_router_probation_reason`.
+ *
+ * # Safety
+ * `router` is NULL or live; `status_out` is NULL or a writable `sos_probation_status`.
+ */
+sos_status sos_router_probation_status(const struct sos_router *router,
+                                       struct sos_probation_status *status_out);
+
+/**
+ * Copies why the router's latest policy change was decided (kept, rolled back, superseded)
+ * into `buf`, one sentence; empty while it is on probation or with no change (see
+ * `sos_plan_explain` for the buffer contract).
+ *
+ * # Safety
+ * `router` is NULL or live; `buf` is NULL or writable for `len` bytes; `needed` is NULL or
+ * writable.
+ */
+sos_status sos_router_probation_reason(const struct sos_router *router,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *needed);
 
 #ifdef __cplusplus
 }  // extern "C"

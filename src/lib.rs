@@ -37,6 +37,7 @@ pub mod observation;
 pub mod plan;
 pub mod planner;
 pub mod policy;
+pub mod probation;
 pub mod request;
 pub mod route;
 pub mod router;
@@ -54,6 +55,7 @@ pub use observation::{
 };
 pub use plan::{Attempt, LeftOut, LeftOutReason, OutcomeRecord, Plan, PlanRecord, Reason};
 pub use policy::{ComponentKind, Policy, PolicyError, PolicyFormat, PolicySpec};
+pub use probation::{ProbationState, ProbationStatus};
 pub use request::{CallRequest, EmergencyService, RequestError};
 pub use route::{Capabilities, Media, RouteId, RouteKind};
 pub use router::{CallSession, Done, Next, NoPreviousPolicy, Router, SessionError};

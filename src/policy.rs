@@ -13,6 +13,7 @@ use thiserror::Error;
 
 use crate::identity::PolicyHash;
 use crate::observation::{ComponentId, FactClass, PsapId};
+use crate::probation::{ProbationSettings, DEFAULT_TOLERANCE_PCT};
 use crate::route::{
     set_bits, Capabilities, Media, MediaSet, RouteId, RouteKind, RouteSet, MAX_ROUTES,
 };
@@ -145,6 +146,26 @@ pub struct PolicySpec {
     /// Per-PSAP overrides.
     #[serde(default)]
     pub jurisdiction: Vec<JurisdictionSpec>,
+    /// How long, and how strictly, this policy is judged after it is installed (see
+    /// [`crate::probation`]). Absent: the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probation: Option<ProbationSpec>,
+}
+
+/// `[probation]`: every key optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbationSpec {
+    /// Seconds a newly installed policy is on probation; 0 turns probation off. Default 900.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_s: Option<f64>,
+    /// Judged calls needed before a verdict (1..=100000). Default 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_calls: Option<u32>,
+    /// Points (percent of attempts) by which the judged failure rate may exceed the
+    /// predecessor's before a rollback (0..=100). Default 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance_pct: Option<f64>,
 }
 
 fn yes() -> bool {
@@ -501,6 +522,8 @@ pub struct Policy {
     pub min_setup_timeout_ms: u64,
     /// Whether unverified routes may be attempted before fail-open.
     pub allow_unverified: bool,
+    /// How this policy is judged after it is installed.
+    pub probation: ProbationSettings,
 }
 
 /// Which text format a policy is written in.
@@ -604,6 +627,7 @@ impl Policy {
             b.learn_window_s.unwrap_or(600.0),
             0.0,
         )?;
+        let probation = compile_probation(spec.probation.as_ref())?;
 
         let components = compile_components(&spec.component)?;
         let routes = compile_routes(&spec.route, &spec.component)?;
@@ -666,6 +690,7 @@ impl Policy {
             demoted_timeout_pct: b.demoted_timeout_pct,
             min_setup_timeout_ms,
             allow_unverified: spec.allow_unverified,
+            probation,
             hash: PolicyHash::of_spec(&spec),
             spec,
         })
@@ -825,6 +850,37 @@ fn seconds(field: &str, s: f64, min: f64) -> Result<u64, PolicyError> {
         ));
     }
     Ok((s * 1000.0).round() as u64)
+}
+
+/// `[probation]`, checked; absent keys take the defaults of [`ProbationSettings`].
+fn compile_probation(spec: Option<&ProbationSpec>) -> Result<ProbationSettings, PolicyError> {
+    let spec = spec.cloned().unwrap_or_default();
+    let defaults = ProbationSettings::default();
+    let period_ms = match spec.period_s {
+        Some(s) => seconds("probation.period_s", s, 0.0)?,
+        None => defaults.period_ms,
+    };
+    let min_calls = spec.min_calls.unwrap_or(defaults.min_calls);
+    if !(1..=100_000).contains(&min_calls) {
+        return Err(invalid(
+            "probation.min_calls",
+            min_calls,
+            "must be 1..=100000: a verdict needs at least one call",
+        ));
+    }
+    let tolerance_pct = spec.tolerance_pct.unwrap_or(DEFAULT_TOLERANCE_PCT);
+    if !tolerance_pct.is_finite() || !(0.0..=100.0).contains(&tolerance_pct) {
+        return Err(invalid(
+            "probation.tolerance_pct",
+            tolerance_pct,
+            "must be 0..=100 (points of the failure rate)",
+        ));
+    }
+    Ok(ProbationSettings {
+        period_ms,
+        min_calls,
+        tolerance: tolerance_pct / 100.0,
+    })
 }
 
 /// Refuses text a C caller would read short: C strings end at the first NUL, so a name or a

@@ -6,6 +6,7 @@
 //! so a rejected batch is simply never published. Buffers are recycled once no reader holds
 //! them, so a steady stream of updates does not touch the heap.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -18,6 +19,7 @@ use crate::observation::{ComponentId, Observation, Outcome, Subject};
 use crate::plan::{Attempt, Plan};
 use crate::planner::{self, Constraints, Rankings};
 use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat, MAX_COMPONENTS};
+use crate::probation::{self, ProbationStatus, Sample, Tracker};
 use crate::request::CallRequest;
 use crate::route::{RouteId, RouteSet, MAX_ROUTES};
 use crate::signing::{PolicySignature, PublicKey};
@@ -114,6 +116,10 @@ impl Writer {
 struct Shared {
     current: ArcSwap<Published>,
     writer: Mutex<Writer>,
+    /// Probation's bookkeeping; taken after `writer` when both are held.
+    probation: Mutex<Tracker>,
+    /// The version on probation, 0 for none: a report checks it without a lock.
+    on_probation: AtomicU64,
 }
 
 /// Decides how emergency calls should go. Cheap to clone (clones share state).
@@ -157,6 +163,8 @@ impl Router {
                     history: Vec::new(),
                     trusted_keys: Vec::new(),
                 }),
+                probation: Mutex::new(Tracker::new(1)),
+                on_probation: AtomicU64::new(0),
             }),
         }
     }
@@ -194,8 +202,10 @@ impl Router {
         if writer.history.len() == POLICY_HISTORY {
             writer.history.remove(0);
         }
-        writer.history.push(old);
-        self.install(writer, policy)
+        writer.history.push(Arc::clone(&old));
+        let version = self.install(writer, policy);
+        self.begin_probation(&old);
+        version
     }
 
     /// Publishes `policy` with the next version, carrying the state over.
@@ -290,7 +300,11 @@ impl Router {
             });
         };
         let policy = Arc::try_unwrap(previous).unwrap_or_else(|shared| (*shared).clone());
-        Ok(self.install(&mut writer, policy))
+        let version = self.install(&mut writer, policy);
+        let mut tracker = self.shared.probation.lock();
+        tracker.restored_by_operator(version, self.shared.current.load().clock_ms);
+        self.shared.on_probation.store(0, Ordering::Release);
+        Ok(version)
     }
 
     /// Applies a batch of updates atomically and returns the new state epoch. If any update is
@@ -441,7 +455,7 @@ impl Router {
         outcome: Outcome,
         at_ms: u64,
         timing: Timing,
-    ) -> Option<(ComponentSet, u64)> {
+    ) -> Option<(ComponentSet, u64, bool)> {
         let mut blamed = None;
         let _ = self.publish(|next| {
             let index = next
@@ -451,10 +465,11 @@ impl Router {
                     index: 0,
                     route: route.0,
                 })?;
+            let seen_failing = probation::seen_failing(next.views.route(index), at_ms);
             let set =
                 next.snapshot
                     .record_attempt(index, outcome, at_ms, Some(timing), &next.policy);
-            blamed = Some((set, next.policy.version()));
+            blamed = Some((set, next.policy.version(), seen_failing));
             next.clock_ms = next.clock_ms.max(at_ms);
             let mut routes = RouteSet::default();
             routes.insert(index);
@@ -474,6 +489,8 @@ impl Router {
             tried_ms: [0; MAX_ROUTES],
             timed_out: RouteSet::default(),
             policy_version: 0,
+            call_failed: SmallVec::new(),
+            judged_version: 0,
             in_flight: None,
             attempts: 0,
             round_started_ms: request.now_ms,
@@ -575,6 +592,10 @@ pub struct CallSession {
     timed_out: RouteSet,
     /// Version of the policy whose indices `blame`, `tried_ms` and `timed_out` hold.
     policy_version: u64,
+    /// Every route that failed in this call, in any walk: what probation's counterfactual skips.
+    call_failed: SmallVec<[RouteId; MAX_ROUTES]>,
+    /// The policy version on probation this call was counted for as a judged call.
+    judged_version: u64,
     /// The attempt in flight and when it starts (after its delay).
     in_flight: Option<(Attempt, u64)>,
     attempts: u32,
@@ -699,17 +720,29 @@ impl CallSession {
             took_ms: now_ms.saturating_sub(started_ms),
             timer_ms: attempt.timeout_ms,
         };
+        let sample = self.probation_sample(attempt.route, outcome, now_ms);
         // A route the policy in force no longer declares has no breaker to feed and blames
         // nothing; the call still goes on, so that is not the caller's concern.
         let blamed = self
             .router
             .record_attempt(attempt.route, outcome, now_ms, timing);
+        let baseline = match blamed {
+            Some((_, version, false)) if version == self.policy_version => {
+                Some(!outcome.is_connected())
+            }
+            _ => None,
+        };
+        self.router
+            .note_probation(self.policy_version, baseline, sample, now_ms);
         if outcome.is_connected() {
             self.end = Some(Done::Connected);
             return Ok(());
         }
         self.failed.push(attempt.route);
-        if let Some((blamed, version)) = blamed {
+        if !self.call_failed.contains(&attempt.route) {
+            self.call_failed.push(attempt.route);
+        }
+        if let Some((blamed, version, _)) = blamed {
             if version == self.policy_version {
                 if let Some(index) = self.router.policy().route_index(attempt.route) {
                     self.timed_out.set(index, outcome == Outcome::TimedOut);
@@ -723,8 +756,129 @@ impl CallSession {
         Ok(())
     }
 
+    /// What an attempt on `route` ending in `outcome` says about the policy it was planned
+    /// under, if that policy is on probation (see [`crate::probation`]).
+    fn probation_sample(
+        &mut self,
+        route: RouteId,
+        outcome: Outcome,
+        now_ms: u64,
+    ) -> Option<Sample> {
+        let version = self.policy_version;
+        if self.router.shared.on_probation.load(Ordering::Acquire) != version {
+            return None;
+        }
+        let choice = self
+            .router
+            .predecessor_choice(&self.request, &self.call_failed, now_ms)?;
+        let first_of_call = self.judged_version != version;
+        let sample = Sample::of(route, choice, !outcome.is_connected(), first_of_call);
+        if let Sample::Judged { .. } = sample {
+            self.judged_version = version;
+        }
+        Some(sample)
+    }
+
     fn finish(&mut self, done: Done) -> Next {
         self.end = Some(done);
         Next::Done(done)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probation (see `crate::probation`): the router's side.
+
+impl Router {
+    /// Where the latest policy change stands: on probation, kept, or rolled back by the router
+    /// itself (with the evidence and the reason). A status whose state is `RolledBack` is the
+    /// event an audit trail records.
+    ///
+    /// ```
+    /// use sosroute::{Policy, Router};
+    /// use sosroute::probation::ProbationState;
+    /// let router = Router::new(Policy::us_default());
+    /// assert_eq!(router.probation().state, ProbationState::None);
+    /// router.set_policy(Policy::us_default());
+    /// let status = router.probation();
+    /// assert_eq!((status.state, status.candidate_version), (ProbationState::OnProbation, 2));
+    /// ```
+    pub fn probation(&self) -> ProbationStatus {
+        let now_ms = self.shared.current.load().clock_ms;
+        self.shared.probation.lock().status(now_ms)
+    }
+
+    /// Puts the policy just installed on probation against `predecessor` (called with the
+    /// writer lock held, so no other policy can come in between).
+    fn begin_probation(&self, predecessor: &Policy) {
+        let current = self.shared.current.load();
+        let candidate = &current.policy;
+        let mut tracker = self.shared.probation.lock();
+        tracker.start(
+            (candidate.version(), candidate.hash()),
+            (predecessor.version(), predecessor.hash()),
+            candidate.probation,
+            current.clock_ms,
+        );
+        let on = tracker.on_probation().unwrap_or(0);
+        self.shared.on_probation.store(on, Ordering::Release);
+    }
+
+    /// The predecessor's first choice for `request` now, skipping `failed` (see
+    /// [`probation::predecessor_choice`]); `None` if no policy is on probation any more.
+    fn predecessor_choice(
+        &self,
+        request: &CallRequest,
+        failed: &[RouteId],
+        now_ms: u64,
+    ) -> Option<Option<(RouteId, bool)>> {
+        let predecessor = Arc::clone(self.shared.writer.lock().history.last()?);
+        let current = self.shared.current.load();
+        Some(probation::predecessor_choice(
+            &current.snapshot,
+            &current.policy,
+            &predecessor,
+            request,
+            failed,
+            now_ms,
+        ))
+    }
+
+    /// Feeds probation one reported attempt and, if it calls for it, restores the predecessor.
+    fn note_probation(
+        &self,
+        version: u64,
+        baseline: Option<bool>,
+        sample: Option<Sample>,
+        now_ms: u64,
+    ) {
+        let verdict = {
+            let mut tracker = self.shared.probation.lock();
+            let verdict = tracker.note(version, baseline, sample, now_ms);
+            // A probation whose period ran out, or whose rollback is under way, takes no more.
+            let on = tracker.on_probation().unwrap_or(0);
+            self.shared.on_probation.store(on, Ordering::Release);
+            verdict
+        };
+        let Some(reason) = verdict else {
+            return;
+        };
+        let mut writer = self.shared.writer.lock();
+        let restored = if self.shared.current.load().policy.version() == version {
+            writer.history.pop().map(|previous| {
+                let policy = Arc::try_unwrap(previous).unwrap_or_else(|shared| (*shared).clone());
+                self.install(&mut writer, policy)
+            })
+        } else {
+            None
+        };
+        let mut tracker = self.shared.probation.lock();
+        // An audit sink records the rollback here: `tracker.status(now_ms)` after `rolled_back`
+        // is the whole event (both versions and hashes, the tallies, the reason).
+        match restored {
+            Some(restored) => tracker.rolled_back(restored, reason, now_ms),
+            None => tracker.rollback_failed(),
+        }
+        let on = tracker.on_probation().unwrap_or(0);
+        self.shared.on_probation.store(on, Ordering::Release);
     }
 }

@@ -259,6 +259,9 @@ fn run(u: &mut Unstructured) -> Result<()> {
                     let mut s: sos_plan_summary = std::mem::zeroed();
                     s.struct_size = struct_size::<sos_plan_summary>(u)?;
                     check(sos_plan_get_summary(plan, &mut s));
+                    let mut p: sos_probation_status = std::mem::zeroed();
+                    p.struct_size = struct_size::<sos_probation_status>(u)?;
+                    check(sos_router_probation_status(r, &mut p));
                 }
                 10 => {
                     let len = u.int_in_range(0..=buf.len())?;
@@ -278,6 +281,7 @@ fn run(u: &mut Unstructured) -> Result<()> {
                         len,
                         &mut needed,
                     ));
+                    check(sos_router_probation_reason(r, buf_ptr, len, &mut needed));
                     check(sos_last_error(buf_ptr, len, &mut needed));
                 }
                 11 => {

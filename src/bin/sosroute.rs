@@ -27,7 +27,9 @@ USAGE:
 COMMANDS:
     replay        Replay each scenario file (scenarios/FORMAT.md) through the strategies
                   oracle, home_only, android_like and sosroute on identical callers, and print
-                  the comparison table.
+                  the comparison table. A scenario with [[policy_change]] also shows each
+                  change's probation (kept, or rolled back when and why) and sosroute with
+                  probation off.
     check-policy  Validate a policy file (TOML, or JSON by .json extension); print \"ok\", its
                   SHA-256 identity and a summary, or the field that is wrong.
     preview-policy  Replay each SCENARIO through sosroute under CURRENT (default: the shipped
@@ -263,9 +265,7 @@ fn preview_policy(args: &[String]) -> Result<(), Failure> {
     };
     let mut parsed = Vec::with_capacity(scenarios.len());
     for path in &scenarios {
-        let scenario = Scenario::from_toml(&read(path)?)
-            .map_err(|e| fail(format!("{}: {e}", path.display())))?;
-        parsed.push(scenario);
+        parsed.push(scenario_at(path, &read(path)?)?);
     }
     let preview = sim::preview::preview(&current, &candidate, parsed, tolerance)
         .map_err(|e| fail(format!("preview-policy: {e}")))?;
@@ -388,6 +388,18 @@ fn check_policy(args: &[String]) -> Result<(), Failure> {
         policy.failure_threshold,
         policy.cool_down_ms as f64 / 1000.0
     );
+    let p = policy.probation;
+    if p.period_ms == 0 {
+        println!("  probation: off (probation.period_s = 0)");
+    } else {
+        println!(
+            "  probation: {:.0} s after loading; rolled back if, on {} calls or more, it fails \
+             {:.1} points more than its predecessor where it decides otherwise",
+            p.period_ms as f64 / 1000.0,
+            p.min_calls,
+            p.tolerance * 100.0
+        );
+    }
     Ok(())
 }
 
@@ -449,6 +461,13 @@ fn write(path: &Path, text: &str) -> Result<(), Failure> {
     std::fs::write(path, text).map_err(|e| fail(format!("{}: {e}", path.display())))
 }
 
+/// The scenario in `text`, read from `path`: its `[[policy_change]]` files are read relative to
+/// its folder.
+fn scenario_at(path: &Path, text: &str) -> Result<Scenario, Failure> {
+    let folder = path.parent().unwrap_or(Path::new(""));
+    Scenario::from_toml_at(text, folder).map_err(|e| fail(format!("{}: {e}", path.display())))
+}
+
 fn replay(args: &[String]) -> Result<(), Failure> {
     let args = parse_replay(args)?;
     let policy = match &args.policy {
@@ -464,8 +483,7 @@ fn replay(args: &[String]) -> Result<(), Failure> {
     let mut reports = Vec::with_capacity(args.scenarios.len());
     for path in &args.scenarios {
         let text = read(path)?;
-        let scenario =
-            Scenario::from_toml(&text).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+        let scenario = scenario_at(path, &text)?;
         let report = sim::replay(scenario, &policy, &mut progress)
             .map_err(|e| fail(format!("{}: {e}", path.display())))?;
         if !reports.is_empty() {

@@ -9,13 +9,14 @@ use crate::route::RouteId;
 use crate::router::Router;
 
 use super::boundary::{
-    check_buf, check_struct_size, copy_text, read_struct, sos_status, text, Failure,
+    check_buf, check_struct_size, copy_text, read_struct, sos_status, text, write_struct, Failure,
 };
 use super::call::sos_call;
 use super::convert;
 use super::plan::sos_plan;
 use super::types::{
-    sos_call_request, sos_observation, sos_policy_format, SOS_MAX_BATCH, SOS_MAX_POLICY_LEN,
+    sos_call_request, sos_observation, sos_policy_format, sos_probation_state,
+    sos_probation_status, SOS_MAX_BATCH, SOS_MAX_POLICY_LEN,
 };
 
 /// The router: the policy in force, the live reachability state, and the breakers every call
@@ -585,5 +586,63 @@ pub unsafe extern "C" fn sos_router_load_signed_policy(
             .map_err(policy_failure)?;
         put_optional(version_out, version);
         Ok(sos_status::SOS_OK)
+    })
+}
+
+/// Fills `*status_out` (set its `struct_size` first) with where the router's latest policy
+/// change stands: on probation, kept, or rolled back by the router itself because calls failed
+/// measurably worse under it (see `sos_probation_status` for the signal). Read the reason with
+/// `sos_router_probation_reason`.
+///
+/// # Safety
+/// `router` is NULL or live; `status_out` is NULL or a writable `sos_probation_status`.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_probation_status(
+    router: *const sos_router,
+    status_out: *mut sos_probation_status,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, status_out) {
+        check_struct_size(status_out, "status_out")?;
+        let s = self::router(router).probation();
+        write_struct(
+            status_out,
+            sos_probation_status {
+                struct_size: 0,
+                state: sos_probation_state::from_rust(s.state) as u32,
+                candidate_version: s.candidate_version,
+                predecessor_version: s.predecessor_version,
+                restored_version: s.restored_version,
+                since_ms: s.since_ms,
+                until_ms: s.until_ms,
+                decided_ms: s.decided_ms,
+                judged_calls: s.judged.attempts,
+                judged_failed: s.judged.failed,
+                agreed_attempts: s.agreed.attempts,
+                agreed_failed: s.agreed.failed,
+                washed: s.washed,
+                baseline_attempts: s.baseline.attempts,
+                baseline_failed: s.baseline.failed,
+            },
+        );
+        Ok(sos_status::SOS_OK)
+    })
+}
+
+/// Copies why the router's latest policy change was decided (kept, rolled back, superseded)
+/// into `buf`, one sentence; empty while it is on probation or with no change (see
+/// `sos_plan_explain` for the buffer contract).
+///
+/// # Safety
+/// `router` is NULL or live; `buf` is NULL or writable for `len` bytes; `needed` is NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn sos_router_probation_reason(
+    router: *const sos_router,
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+) -> sos_status {
+    ffi_boundary!(nonnull(router, needed) {
+        copy_text(&self::router(router).probation().reason, buf, len, needed)
     })
 }

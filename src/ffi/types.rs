@@ -7,6 +7,7 @@
 use crate::observation::{PsapState, RadioState, RejectCause, ServiceState};
 use crate::plan::{LeftOutReason, Reason};
 use crate::policy::PolicyFormat;
+use crate::probation::ProbationState;
 use crate::request::EmergencyService;
 use crate::route::{Media, RouteKind};
 use crate::router::Done;
@@ -290,6 +291,80 @@ pub enum sos_done {
 }
 mirror!(sos_done <=> Done { Connected, BudgetSpent, Exhausted });
 
+/// Where a router's latest policy change stands (`ProbationState`).
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum sos_probation_state {
+    /// No policy installed since the router was made, or the latest had probation off.
+    None = 0,
+    /// The policy in force is being judged.
+    OnProbation = 1,
+    /// Its probation ended without a rollback: it stays.
+    Kept = 2,
+    /// It failed measurably worse than its predecessor, which the router restored by itself.
+    RolledBack = 3,
+    /// Another policy was installed (or rolled back to) before its probation ended.
+    Superseded = 4,
+}
+mirror!(sos_probation_state <=> ProbationState {
+    None,
+    OnProbation,
+    Kept,
+    RolledBack,
+    Superseded
+});
+
+/// Where a router's latest policy change stands, filled by `sos_router_probation_status`; the
+/// reason is read with `sos_router_probation_reason`. Set `struct_size` to
+/// `sizeof(sos_probation_status)` before the call.
+///
+/// Probation judges a new policy only on attempts where it chose another route than its
+/// predecessor would have for the same request on the same state, and the predecessor's route
+/// was not seen failing ("judged", the first such attempt of each call); it rolls back when, on
+/// at least the policy's `probation.min_calls` judged calls, their failure rate exceeds the predecessor's recent failure rate
+/// ("baseline", on routes not seen failing) by more than `probation.tolerance_pct` points, at
+/// z >= 3. Attempts where both would have chosen alike ("agreed") are not judged: an outage
+/// fails them under either policy.
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C)]
+pub struct sos_probation_status {
+    /// `sizeof(sos_probation_status)` as the caller compiled it.
+    pub struct_size: u32,
+    /// A `sos_probation_state`.
+    pub state: u32,
+    /// Version of the policy put on probation (0 with `SOS_PROBATION_STATE_NONE`).
+    pub candidate_version: u64,
+    /// Version of the policy it replaced.
+    pub predecessor_version: u64,
+    /// Version under which the predecessor was restored (`SOS_PROBATION_STATE_ROLLED_BACK`),
+    /// else 0.
+    pub restored_version: u64,
+    /// When the probation began: the `now` of the first outcome reported under the policy
+    /// (until then, the latest `now` the router had heard when it was loaded).
+    pub since_ms: u64,
+    /// When it ends unless decided before.
+    pub until_ms: u64,
+    /// When it was decided; 0 while on probation.
+    pub decided_ms: u64,
+    /// Judged calls: per call, the first attempt on which the policy chose another route than
+    /// its predecessor would have, the predecessor's route not seen failing.
+    pub judged_calls: u32,
+    /// Judged calls whose judged attempt failed.
+    pub judged_failed: u32,
+    /// Attempts on which both policies would have chosen alike (not judged).
+    pub agreed_attempts: u32,
+    /// Of which failed.
+    pub agreed_failed: u32,
+    /// Attempts on which they differed but the predecessor's choice was seen failing too.
+    pub washed: u32,
+    /// The predecessor's recent attempts before the change (routes not seen failing).
+    pub baseline_attempts: u32,
+    /// Of which failed.
+    pub baseline_failed: u32,
+}
+
 /// The text format of a policy (`PolicyFormat`).
 #[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -538,6 +613,7 @@ mod tests {
         check!(sos_done);
         check!(sos_policy_format);
         check!(sos_emergency_service);
+        check!(sos_probation_state);
     }
 
     #[test]

@@ -28,6 +28,8 @@
 //!   monitor leaves behind); a shared router hears each calling handset's latest reports at each
 //!   of its decisions;
 //! - a caller who hangs up in the middle of an attempt reports nothing for that attempt;
+//! - a `[[policy_change]]` is loaded (`Router::set_policy`) just before the shared router's first
+//!   event at or after its `at_s` (a call starting, or an attempt ending);
 //! - a wrong PSAP text-readiness advisory (`[psap] reported_wrong`) is drawn per caller; with a
 //!   shared router, callers of one PSAP may so contradict each other, and the latest word holds.
 //!
@@ -96,6 +98,18 @@ pub enum SimError {
         /// Kind in the policy.
         policy: &'static str,
     },
+    /// A `[[policy_change]]` policy that declares a scenario component under another id than
+    /// the policy the replay starts with (or not at all).
+    #[error(
+        "`policy_change.policy`: {path:?} does not declare component {name:?} at the place \
+         the starting policy does; declare the same components in the same order"
+    )]
+    ChangedIds {
+        /// The component.
+        name: String,
+        /// The policy file, as the scenario names it.
+        path: String,
+    },
 }
 
 fn kind_name(kind: crate::policy::ComponentKind) -> &'static str {
@@ -130,10 +144,26 @@ pub fn wire(scenario: &Scenario, policy: &Policy) -> Result<Wiring, SimError> {
         }
         ids.push(id);
     }
+    let mut changes = Vec::with_capacity(scenario.policy_changes.len());
+    for change in &scenario.policy_changes {
+        // The router is told about components by id: a changed policy must give every scenario
+        // component the id the first one gave it.
+        for (c, &id) in scenario.components.iter().zip(&ids) {
+            if change.policy.component_id(&c.name) != Some(id) {
+                return Err(SimError::ChangedIds {
+                    name: c.name.clone(),
+                    path: change.path.clone(),
+                });
+            }
+        }
+        changes.push((change.at_ms, change.policy.clone()));
+    }
     Ok(Wiring {
         ids,
         shared: scenario.router == scenario::RouterMode::Shared,
         history_ms: strategy::sosroute::history_ms(policy),
+        changes,
+        probation: true,
     })
 }
 
@@ -145,7 +175,7 @@ pub fn run(world: &World, strategy: Strategy, policy: &Policy, wiring: &Wiring) 
         Strategy::HomeOnly => each(&|c| strategy::home_only::call(world, c)),
         Strategy::AndroidLike => each(&|c| strategy::android_like::call(world, c)),
         Strategy::Sosroute if wiring.shared => {
-            strategy::sosroute::run_shared(world, policy, wiring)
+            strategy::sosroute::run_shared(world, policy, wiring).0
         }
         Strategy::Sosroute => {
             each(&|c| strategy::sosroute::call_per_caller(world, c, policy, wiring))
@@ -163,6 +193,7 @@ pub fn replay(
     let wiring = wire(&scenario, policy)?;
     let world = World::new(scenario);
     let mut results = Vec::with_capacity(Strategy::ALL.len());
+    let mut statuses = Vec::new();
     for s in Strategy::ALL {
         progress(&format!(
             "{}: {} calls through {}",
@@ -170,7 +201,27 @@ pub fn replay(
             world.callers.len(),
             s.name()
         ));
-        results.push((s, run(&world, s, policy, &wiring)));
+        if s == Strategy::Sosroute && !wiring.changes.is_empty() {
+            let (calls, seen) = strategy::sosroute::run_shared(&world, policy, &wiring);
+            statuses = seen;
+            results.push((s, calls));
+        } else {
+            results.push((s, run(&world, s, policy, &wiring)));
+        }
     }
-    Ok(report::build(&world, policy.name(), &results))
+    let mut report = report::build(&world, policy.name(), &results);
+    if !wiring.changes.is_empty() {
+        progress(&format!(
+            "{}: {} calls through sosroute without probation",
+            world.scenario.name,
+            world.callers.len()
+        ));
+        let unguarded = Wiring {
+            probation: false,
+            ..wiring.clone()
+        };
+        let (calls, _) = strategy::sosroute::run_shared(&world, policy, &unguarded);
+        report.add_policy_changes(&world, &statuses, &calls);
+    }
+    Ok(report)
 }

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::probation::{ProbationState, ProbationStatus};
 use crate::route::RouteKind;
 
 use super::strategy::{CallOutcome, CallResult, Strategy};
@@ -127,6 +128,28 @@ pub struct Report {
     pub sosroute_vs_oracle: Ratios,
     /// Connected percent over the window.
     pub timeline: Timeline,
+    /// Policies the shared router loaded during the window, and what probation made of each
+    /// (`[[policy_change]]`; absent without).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policy_changes: Vec<PolicyChangeReport>,
+    /// `sosroute` again with probation off, to show what probation saved (only with policy
+    /// changes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sosroute_without_probation: Option<StrategyReport>,
+}
+
+/// One `[[policy_change]]` and its probation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyChangeReport {
+    /// When the router loaded it, seconds into the window.
+    pub at_s: f64,
+    /// The file, as the scenario names it.
+    pub path: String,
+    /// The policy's name.
+    pub policy: String,
+    /// Where its probation stood when the next change came or the window ended (state `none`
+    /// if it was never loaded).
+    pub probation: ProbationStatus,
 }
 
 fn round(x: f64, places: i32) -> f64 {
@@ -295,6 +318,85 @@ pub fn build(world: &World, policy: &str, results: &[(Strategy, Vec<CallResult>)
         strategies,
         sosroute_vs_oracle: ratios,
         timeline: timeline(world, results),
+        policy_changes: Vec::new(),
+        sosroute_without_probation: None,
+    }
+}
+
+impl Report {
+    /// Adds the scenario's policy changes with where each one's probation stood (`statuses`,
+    /// in order), and the results of `sosroute` with probation off (`unguarded`).
+    pub fn add_policy_changes(
+        &mut self,
+        world: &World,
+        statuses: &[ProbationStatus],
+        unguarded: &[CallResult],
+    ) {
+        let oracle = self
+            .strategies
+            .iter()
+            .find(|s| s.name == Strategy::Oracle.name())
+            .map_or(0, |s| s.connected);
+        self.policy_changes = world
+            .scenario
+            .policy_changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| PolicyChangeReport {
+                at_s: round(c.at_ms as f64 / 1000.0, 3),
+                path: c.path.clone(),
+                policy: c.policy.name().to_owned(),
+                probation: statuses
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(ProbationStatus::none),
+            })
+            .collect();
+        let mut without = strategy_report(Strategy::Sosroute, unguarded, oracle);
+        without.name = "sosroute_without_probation";
+        self.sosroute_without_probation = Some(without);
+    }
+
+    /// The policy changes and their probation, as lines of the table.
+    fn policy_change_lines(&self, out: &mut String) {
+        for c in &self.policy_changes {
+            let p = &c.probation;
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "policy change at {:.1} s: {} ({:?}) loaded as v{}",
+                c.at_s, c.path, c.policy, p.candidate_version
+            );
+            let s = |ms: u64| ms as f64 / 1000.0;
+            let state = match p.state {
+                ProbationState::None => "no probation".to_owned(),
+                ProbationState::OnProbation => "still on probation".to_owned(),
+                ProbationState::Kept => format!("kept at {:.1} s", s(p.decided_ms)),
+                ProbationState::RolledBack => format!(
+                    "ROLLED BACK at {:.1} s ({:.1} s after the change), v{} restored as v{}",
+                    s(p.decided_ms),
+                    s(p.decided_ms).max(c.at_s) - c.at_s,
+                    p.predecessor_version,
+                    p.restored_version
+                ),
+                ProbationState::Superseded => format!("superseded at {:.1} s", s(p.decided_ms)),
+            };
+            let _ = writeln!(out, "  probation: {state}");
+            if !p.reason.is_empty() {
+                let _ = writeln!(out, "  why: {}", p.reason);
+            }
+        }
+        if let Some(w) = &self.sosroute_without_probation {
+            let _ = writeln!(
+                out,
+                "sosroute without probation: {} connected ({:.2} % of all, {:.2} % of the \
+                 oracle's), p95 {} s",
+                w.connected,
+                w.connected_pct,
+                w.of_oracle_pct,
+                secs(w.ttc_p95_s)
+            );
+        }
     }
 }
 
@@ -374,6 +476,7 @@ impl Report {
             signed(r.p95_delta_s),
             signed(r.p99_delta_s)
         );
+        self.policy_change_lines(&mut out);
         out
     }
 }

@@ -6,12 +6,13 @@
 //! negative time, ...) are rejected here. Both kinds of error name the key and its line.
 
 use std::fmt;
+use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::observation::{RadioState, ServiceState};
-use crate::policy::ComponentKind;
+use crate::policy::{ComponentKind, Policy};
 use crate::route::RouteKind;
 
 /// Longest time any scenario field may name: thirty days. Keeps millisecond arithmetic far from
@@ -59,6 +60,15 @@ struct File {
     route: Vec<RouteSection>,
     #[serde(default)]
     event: Vec<EventSection>,
+    #[serde(default)]
+    policy_change: Vec<PolicyChangeSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyChangeSection {
+    at_s: Spanned<f64>,
+    policy: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -354,6 +364,20 @@ pub struct Scenario {
     pub routes: Vec<Route>,
     /// Events, sorted by time, file order kept at equal times.
     pub events: Vec<Event>,
+    /// Policies the `sosroute` strategy's shared router loads during the window, in time order.
+    pub policy_changes: Vec<PolicyChange>,
+}
+
+/// `[[policy_change]]`: at `at_ms`, the shared router of `sosroute` loads a policy file (as an
+/// operator's rollout would), which then goes on probation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyChange {
+    /// When.
+    pub at_ms: u64,
+    /// The file, as written (relative to the scenario's folder).
+    pub path: String,
+    /// The policy it holds.
+    pub policy: Policy,
 }
 
 impl Scenario {
@@ -363,9 +387,18 @@ impl Scenario {
     /// let err = sosroute::sim::Scenario::from_toml("[scenario]\nnmae = 1\n").unwrap_err();
     /// assert!(err.to_string().contains("nmae") && err.to_string().contains("line 2"));
     /// ```
+    ///
+    /// A `[[policy_change]]` file named by a relative path is read relative to the current
+    /// directory; [`Scenario::from_toml_at`] reads it relative to the scenario's folder.
     pub fn from_toml(text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::from_toml_at(text, Path::new(""))
+    }
+
+    /// Parses and validates the text of a scenario file kept in `folder`: a relative
+    /// `[[policy_change]] policy` path is read from there.
+    pub fn from_toml_at(text: &str, folder: &Path) -> Result<Scenario, ScenarioError> {
         let file: File = toml::from_str(text).map_err(|e| parse_error(text, &e))?;
-        compile(text, file)
+        compile(text, file, folder)
     }
 
     /// The index of the component called `name`.
@@ -450,7 +483,7 @@ impl Ctx<'_> {
     }
 }
 
-fn compile(text: &str, file: File) -> Result<Scenario, ScenarioError> {
+fn compile(text: &str, file: File, folder: &Path) -> Result<Scenario, ScenarioError> {
     let cx = Ctx { text };
     let s = &file.scenario;
     if s.name.get_ref().trim().is_empty() {
@@ -535,6 +568,11 @@ fn compile(text: &str, file: File) -> Result<Scenario, ScenarioError> {
     }
     // Time order; a stable sort keeps file order at equal times.
     events.sort_by_key(|e| e.at_ms);
+    let mut policy_changes = Vec::with_capacity(file.policy_change.len());
+    for c in &file.policy_change {
+        policy_changes.push(compile_policy_change(&cx, c, window_ms, router, folder)?);
+    }
+    policy_changes.sort_by_key(|c| c.at_ms);
 
     Ok(Scenario {
         name: s.name.get_ref().clone(),
@@ -550,6 +588,78 @@ fn compile(text: &str, file: File) -> Result<Scenario, ScenarioError> {
         components,
         routes,
         events,
+        policy_changes,
+    })
+}
+
+/// Reads a policy file named by a scenario: a regular file, at most one byte more than
+/// [`crate::policy::MAX_POLICY_LEN`] read (so that the policy's own check names the excess), so a
+/// scenario naming `/dev/zero` or a named pipe cannot hang or exhaust the simulator.
+fn read_policy_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(crate::policy::MAX_POLICY_LEN as u64 + 1)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// Reads and validates a `[[policy_change]]`'s policy file.
+fn compile_policy_change(
+    cx: &Ctx<'_>,
+    c: &PolicyChangeSection,
+    window_ms: u64,
+    router: RouterMode,
+    folder: &Path,
+) -> Result<PolicyChange, ScenarioError> {
+    let at_ms = cx.seconds("policy_change.at_s", &c.at_s)?;
+    if at_ms >= window_ms {
+        return Err(cx.err(
+            "policy_change.at_s",
+            c.at_s.span(),
+            format!("{} s: must lie inside the window", c.at_s.get_ref()),
+        ));
+    }
+    if router != RouterMode::Shared {
+        return Err(cx.err(
+            "policy_change.at_s",
+            c.at_s.span(),
+            "needs `router = \"shared\"` under [scenario]: probation judges a policy on the \
+             calls of one router, and a router per caller sees one call"
+                .into(),
+        ));
+    }
+    let path = c.policy.get_ref();
+    let full = folder.join(path);
+    let text = read_policy_file(&full).map_err(|e| {
+        cx.err(
+            "policy_change.policy",
+            c.policy.span(),
+            format!("{}: {e}", full.display()),
+        )
+    })?;
+    let parsed = if full.extension().is_some_and(|x| x == "json") {
+        Policy::from_json(&text)
+    } else {
+        Policy::from_toml(&text)
+    };
+    let policy = parsed.map_err(|e| {
+        cx.err(
+            "policy_change.policy",
+            c.policy.span(),
+            format!("{}: {e}", full.display()),
+        )
+    })?;
+    Ok(PolicyChange {
+        at_ms,
+        path: path.clone(),
+        policy,
     })
 }
 

@@ -1218,6 +1218,105 @@ static void test_policy_safety(void)
     sos_router_free(router);
 }
 
+/* One voice call on `router` at `t`: the home route (id 7) refuses it when `refused`, the other
+ * route connects. At most 6 attempts. Returns the time the call ended. */
+static uint64_t probation_call(sos_router *router, uint64_t id, uint64_t t, int refused)
+{
+    sos_call_request req = voice_request(id, t);
+    sos_call *c = NULL;
+    EXPECT(sos_router_begin(router, &req, &c), SOS_OK);
+    for (int i = 0; c != NULL && i < 6; i++) {
+        sos_attempt a = {.struct_size = sizeof a};
+        uint32_t done = 0;
+        if (sos_call_next_attempt(c, t, &a, &done) != SOS_OK) {
+            break;
+        }
+        t += 3000;
+        if (refused && a.route == 7) {
+            EXPECT(sos_call_report(c, SOS_OUTCOME_REJECTED, SOS_REJECT_CAUSE_CONGESTION, 0, t),
+                   SOS_OK);
+        } else {
+            EXPECT(sos_call_report(c, SOS_OUTCOME_CONNECTED, 0, 0, t), SOS_OK);
+            break;
+        }
+    }
+    sos_call_free(c);
+    return t;
+}
+
+/* Probation: a policy that drops the fallback route is taken back by the router itself, and
+ * the status and its reason say so. */
+static void test_probation(void)
+{
+    sos_router *router = NULL;
+    EXPECT(sos_router_new_from_policy(SMALL_POLICY, strlen(SMALL_POLICY), SOS_POLICY_FORMAT_TOML,
+                                      &router),
+           SOS_OK);
+    if (router == NULL) {
+        return;
+    }
+    sos_probation_status s;
+    memset(&s, 0xab, sizeof s);
+    s.struct_size = sizeof s;
+    EXPECT(sos_router_probation_status(NULL, &s), SOS_ERR_NULL);
+    EXPECT(sos_router_probation_status(router, NULL), SOS_ERR_NULL);
+    s.struct_size = 8;
+    EXPECT(sos_router_probation_status(router, &s), SOS_ERR_INVALID_ARG);
+    s.struct_size = sizeof s;
+    EXPECT(sos_router_probation_status(router, &s), SOS_OK);
+    CHECK(s.struct_size == sizeof s);
+    CHECK(s.state == SOS_PROBATION_STATE_NONE && s.candidate_version == 0);
+    char reason[1024];
+    size_t needed = 0;
+    EXPECT(sos_router_probation_reason(router, reason, sizeof reason, &needed), SOS_OK);
+    CHECK(needed == 1 && reason[0] == '\0');
+    EXPECT(sos_router_probation_reason(NULL, reason, sizeof reason, &needed), SOS_ERR_NULL);
+    EXPECT(sos_router_probation_reason(router, reason, sizeof reason, NULL), SOS_ERR_NULL);
+
+    /* A baseline: a quarter of the callers refused by home connect on the other route. */
+    uint64_t t = 1000;
+    uint64_t id = 1;
+    for (; id <= 100; id++) {
+        t = probation_call(router, id, t, id % 4 == 0) + 1000;
+    }
+    /* The same policy without the fallback in its voice list. */
+    char bad[sizeof SMALL_POLICY];
+    memcpy(bad, SMALL_POLICY, sizeof bad);
+    char *fallback = strstr(bad, ", \"sos_only\"]\nrtt");
+    CHECK(fallback != NULL);
+    if (fallback == NULL) {
+        sos_router_free(router);
+        return;
+    }
+    memset(fallback, ' ', strlen(", \"sos_only\""));
+    uint64_t version = 0;
+    EXPECT(sos_router_load_policy(router, bad, strlen(bad), SOS_POLICY_FORMAT_TOML, &version),
+           SOS_OK);
+    CHECK(version == 2);
+    EXPECT(sos_router_probation_status(router, &s), SOS_OK);
+    CHECK(s.state == SOS_PROBATION_STATE_ON_PROBATION);
+    CHECK(s.candidate_version == 2 && s.predecessor_version == 1);
+    CHECK(s.baseline_attempts > 50 && s.baseline_failed > 0);
+
+    for (; id <= 400 && s.state == SOS_PROBATION_STATE_ON_PROBATION; id++) {
+        t = probation_call(router, id, t, id % 4 == 0) + 1000;
+        EXPECT(sos_router_probation_status(router, &s), SOS_OK);
+    }
+    CHECK(s.state == SOS_PROBATION_STATE_ROLLED_BACK);
+    CHECK(s.restored_version == 3 && s.judged_calls == 20);
+    CHECK(s.judged_failed > 0 && s.judged_failed <= s.judged_calls);
+    CHECK(s.decided_ms > s.since_ms && s.until_ms > s.since_ms);
+    EXPECT(sos_router_policy_version(router, &version), SOS_OK);
+    CHECK(version == 3);
+    EXPECT(sos_router_probation_reason(router, NULL, 0, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed > 1 && needed <= sizeof reason);
+    EXPECT(sos_router_probation_reason(router, reason, 4, &needed), SOS_ERR_BUFFER_TOO_SMALL);
+    EXPECT(sos_router_probation_reason(router, reason, sizeof reason, &needed), SOS_OK);
+    CHECK(strlen(reason) + 1 == needed);
+    CHECK(strstr(reason, "policy v2 failed") != NULL);
+    sos_router_free(router);
+}
+
 int main(void)
 {
     test_versions();
@@ -1243,6 +1342,7 @@ int main(void)
     test_wire_updates();
     test_threads();
     test_policy_safety();
+    test_probation();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

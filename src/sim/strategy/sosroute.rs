@@ -10,6 +10,7 @@ use crate::observation::{
     SignalLevel,
 };
 use crate::policy::Policy;
+use crate::probation::ProbationStatus;
 use crate::request::CallRequest;
 use crate::route::{Capabilities, Media};
 use crate::router::{CallSession, Next, Router};
@@ -49,6 +50,11 @@ pub struct Wiring {
     /// How far before its call a per-caller router hears its handset's monitors
     /// ([`history_ms`]).
     pub history_ms: u64,
+    /// Policies the shared router loads during the window (`[[policy_change]]`), in time order.
+    pub changes: Vec<(u64, Policy)>,
+    /// Whether loaded policies go on probation as they specify (`false`: probation off, to
+    /// show what it saved).
+    pub probation: bool,
 }
 
 /// The fact a monitor's report becomes.
@@ -301,12 +307,29 @@ pub fn call_per_caller(
     }
 }
 
-/// Runs every call on one shared router, interleaved in time order.
-pub fn run_shared(world: &World, policy: &Policy, wiring: &Wiring) -> Vec<CallResult> {
+/// `policy` with probation off: the same spec with `probation.period_s = 0`.
+fn without_probation(policy: &Policy) -> Policy {
+    let mut spec = policy.spec().clone();
+    let mut probation = spec.probation.take().unwrap_or_default();
+    probation.period_s = Some(0.0);
+    spec.probation = Some(probation);
+    Policy::from_spec(spec).expect("a valid policy with probation off is valid")
+}
+
+/// Runs every call on one shared router, interleaved in time order, loading the wiring's policy
+/// changes on the way. Returns each call's result and, per policy change, where its probation
+/// stood when the next change came or the window ended.
+pub fn run_shared(
+    world: &World,
+    policy: &Policy,
+    wiring: &Wiring,
+) -> (Vec<CallResult>, Vec<ProbationStatus>) {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
 
     let router = Router::new(policy.clone());
+    let mut changes = wiring.changes.iter().peekable();
+    let mut statuses = Vec::with_capacity(wiring.changes.len());
     let n = world.callers.len();
     let mut results: Vec<Option<CallResult>> = vec![None; n];
     let mut calls: Vec<Option<SosCall<'_>>> = (0..n).map(|_| None).collect();
@@ -318,6 +341,17 @@ pub fn run_shared(world: &World, policy: &Policy, wiring: &Wiring) -> Vec<CallRe
         seq += 1;
     }
     while let Some(Reverse((t, _, i))) = queue.pop() {
+        while let Some((_, next)) = changes.next_if(|(at, _)| *at <= t) {
+            // Where the previous change stands now that another comes (none before the first).
+            if router.policy().version() > 1 {
+                statuses.push(router.probation());
+            }
+            router.set_policy(if wiring.probation {
+                next.clone()
+            } else {
+                without_probation(next)
+            });
+        }
         let step = match calls[i].as_mut() {
             None => {
                 let (call, step) = SosCall::start(world, &world.callers[i], &router, wiring);
@@ -337,7 +371,10 @@ pub fn run_shared(world: &World, policy: &Policy, wiring: &Wiring) -> Vec<CallRe
             }
         }
     }
-    results
+    if router.policy().version() > 1 {
+        statuses.push(router.probation());
+    }
+    let results = results
         .into_iter()
         .map(|r| {
             r.unwrap_or(CallResult {
@@ -345,5 +382,6 @@ pub fn run_shared(world: &World, policy: &Policy, wiring: &Wiring) -> Vec<CallRe
                 attempts: 0,
             })
         })
-        .collect()
+        .collect();
+    (results, statuses)
 }
