@@ -50,7 +50,7 @@ pub mod wire;
 
 pub use identity::PolicyHash;
 pub use observation::{
-    ComponentId, Fact, Observation, Outcome, PsapId, PsapState, RadioState, RejectCause,
+    ComponentId, Fact, FactKind, Observation, Outcome, PsapId, PsapState, RadioState, RejectCause,
     ServiceState, SignalLevel, Subject,
 };
 pub use plan::{Attempt, LeftOut, LeftOutReason, OutcomeRecord, Plan, PlanRecord, Reason};

@@ -147,49 +147,150 @@ pub enum FactClass {
     Advisory,
 }
 
+/// The kind of a [`Fact`], numbered as in the wire format (`wire::fact`) and the C ABI
+/// (`sos_fact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum FactKind {
+    /// [`Fact::Radio`].
+    Radio = 1,
+    /// [`Fact::Service`].
+    Service = 2,
+    /// [`Fact::Probe`].
+    Probe = 3,
+    /// [`Fact::Link`].
+    Link = 4,
+    /// [`Fact::E911Address`].
+    E911Address = 5,
+    /// [`Fact::Outage`].
+    Outage = 6,
+    /// [`Fact::Psap`].
+    Psap = 7,
+    /// [`Fact::PsapTextReady`].
+    PsapTextReady = 8,
+}
+
+/// Who may carry a fact of a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carrier {
+    RadioComponent,
+    ServiceComponent,
+    AnyComponent,
+    Psap,
+}
+
+/// What the library knows of a fact kind: the one table, by `FactKind as usize - 1`.
+struct KindInfo {
+    name: &'static str,
+    class: FactClass,
+    carrier: Carrier,
+    /// Its slot in a component's (or a PSAP's) table of latest facts.
+    slot: usize,
+}
+
+const KINDS: [KindInfo; 8] = {
+    use Carrier::*;
+    const fn k(name: &'static str, class: FactClass, carrier: Carrier, slot: usize) -> KindInfo {
+        KindInfo {
+            name,
+            class,
+            carrier,
+            slot,
+        }
+    }
+    [
+        k("radio", FactClass::Radio, RadioComponent, 0),
+        k("service", FactClass::Service, ServiceComponent, 1),
+        k("probe", FactClass::Service, ServiceComponent, 2),
+        k("link", FactClass::Link, ServiceComponent, 3),
+        k("e911_address", FactClass::Link, ServiceComponent, 4),
+        k("outage", FactClass::Advisory, AnyComponent, 5),
+        k("psap", FactClass::Advisory, Psap, 0),
+        k("psap_text_ready", FactClass::Advisory, Psap, 1),
+    ]
+};
+
+impl FactKind {
+    /// Every kind, in number order.
+    pub const ALL: [FactKind; 8] = [
+        FactKind::Radio,
+        FactKind::Service,
+        FactKind::Probe,
+        FactKind::Link,
+        FactKind::E911Address,
+        FactKind::Outage,
+        FactKind::Psap,
+        FactKind::PsapTextReady,
+    ];
+
+    /// The kind numbered `n` (wire format and C ABI), if any.
+    pub fn from_number(n: u32) -> Option<FactKind> {
+        FactKind::ALL.into_iter().find(|&k| k as u32 == n)
+    }
+
+    fn info(self) -> &'static KindInfo {
+        &KINDS[self as usize - 1]
+    }
+
+    /// Its name in records and errors.
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The TTL class of its facts.
+    pub fn class(self) -> FactClass {
+        self.info().class
+    }
+
+    /// Its slot in a component's (or, for PSAP facts, a PSAP's) table of latest facts; component
+    /// slots are below [`FactKind::COMPONENT_SLOTS`].
+    pub(crate) fn slot(self) -> usize {
+        self.info().slot
+    }
+
+    /// Slots a component keeps, one per kind of component fact.
+    pub(crate) const COMPONENT_SLOTS: usize = 6;
+}
+
 impl Fact {
+    /// Its kind.
+    pub fn kind(&self) -> FactKind {
+        match self {
+            Fact::Radio { .. } => FactKind::Radio,
+            Fact::Service { .. } => FactKind::Service,
+            Fact::Probe { .. } => FactKind::Probe,
+            Fact::Link { .. } => FactKind::Link,
+            Fact::E911Address { .. } => FactKind::E911Address,
+            Fact::Outage { .. } => FactKind::Outage,
+            Fact::Psap { .. } => FactKind::Psap,
+            Fact::PsapTextReady { .. } => FactKind::PsapTextReady,
+        }
+    }
+
     /// The TTL class of the fact.
     pub fn class(&self) -> FactClass {
-        match self {
-            Fact::Radio { .. } => FactClass::Radio,
-            Fact::Service { .. } | Fact::Probe { .. } => FactClass::Service,
-            Fact::Link { .. } | Fact::E911Address { .. } => FactClass::Link,
-            Fact::Outage { .. } | Fact::Psap { .. } | Fact::PsapTextReady { .. } => {
-                FactClass::Advisory
-            }
-        }
+        self.kind().class()
     }
 
     /// Whether the fact is about a PSAP rather than a component.
     pub fn is_psap_fact(&self) -> bool {
-        matches!(self, Fact::Psap { .. } | Fact::PsapTextReady { .. })
+        self.kind().info().carrier == Carrier::Psap
     }
 
     /// Whether a component of kind radio (`true`) or service (`false`) accepts the fact.
     pub fn fits_radio(&self, radio: bool) -> bool {
-        match self {
-            Fact::Radio { .. } => radio,
-            Fact::Service { .. }
-            | Fact::Probe { .. }
-            | Fact::Link { .. }
-            | Fact::E911Address { .. } => !radio,
-            Fact::Outage { .. } => true,
-            Fact::Psap { .. } | Fact::PsapTextReady { .. } => false,
+        match self.kind().info().carrier {
+            Carrier::RadioComponent => radio,
+            Carrier::ServiceComponent => !radio,
+            Carrier::AnyComponent => true,
+            Carrier::Psap => false,
         }
     }
 
     /// The fact's name in records and errors.
     pub fn name(&self) -> &'static str {
-        match self {
-            Fact::Radio { .. } => "radio",
-            Fact::Service { .. } => "service",
-            Fact::Probe { .. } => "probe",
-            Fact::Link { .. } => "link",
-            Fact::E911Address { .. } => "e911_address",
-            Fact::Outage { .. } => "outage",
-            Fact::Psap { .. } => "psap",
-            Fact::PsapTextReady { .. } => "psap_text_ready",
-        }
+        self.kind().name()
     }
 }
 

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::observation::{
-    ComponentId, Fact, FactClass, Observation, Outcome, PsapId, PsapState, RadioState, RejectCause,
-    ServiceState, Subject,
+    ComponentId, Fact, FactClass, FactKind, Observation, Outcome, PsapId, PsapState, RadioState,
+    RejectCause, ServiceState, Subject,
 };
 use crate::policy::{ComponentKind, ComponentSet, Policy, MAX_COMPONENTS};
 use crate::route::{RouteId, RouteSet, MAX_ROUTES};
@@ -238,23 +238,6 @@ pub struct Stamped {
     pub negative_until_ms: u64,
 }
 
-/// Slots of a component, one per fact kind.
-const SLOTS: usize = 6;
-
-fn slot_of(fact: &Fact) -> usize {
-    match fact {
-        Fact::Radio { .. } => 0,
-        Fact::Service { .. } => 1,
-        Fact::Probe { .. } => 2,
-        Fact::Link { .. } => 3,
-        Fact::E911Address { .. } => 4,
-        Fact::Outage { .. } => 5,
-        // PSAP facts live in the PSAP table; they never reach a component's slots.
-        Fact::Psap { .. } => 0,
-        Fact::PsapTextReady { .. } => 1,
-    }
-}
-
 /// What one fact says about its component: `Some(Positive)`, `Some(Negative)`, or nothing.
 /// A registered E911 address or an absent outage notice is not evidence that a route works.
 fn verdict(fact: &Fact) -> Option<Evidence> {
@@ -281,7 +264,7 @@ fn verdict(fact: &Fact) -> Option<Evidence> {
 /// Observed facts and outcome history of one component.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ComponentState {
-    slots: [Option<Stamped>; SLOTS],
+    slots: [Option<Stamped>; FactKind::COMPONENT_SLOTS],
     /// Outcome history of attempts through the component.
     pub health: Health,
 }
@@ -289,7 +272,7 @@ pub struct ComponentState {
 impl ComponentState {
     /// The latest fact of the kind of `like`, fresh or not.
     pub fn latest(&self, like: &Fact) -> Option<Stamped> {
-        self.slots[slot_of(like)]
+        self.slots[like.kind().slot()]
     }
 
     /// What the observed facts say at `now_ms`: negative if any fresh fact is negative or a
@@ -300,7 +283,7 @@ impl ComponentState {
     }
 
     fn observe(&mut self, fact: Fact, at_ms: u64, ttl_ms: u64) {
-        let slot = &mut self.slots[slot_of(&fact)];
+        let slot = &mut self.slots[fact.kind().slot()];
         let negative_until_ms = match *slot {
             // Out of order: the newer fact stands.
             Some(old) if old.at_ms > at_ms => return,

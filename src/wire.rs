@@ -67,24 +67,26 @@ pub mod record {
     pub const OUTCOME: u8 = 3;
 }
 
-/// Fact tags inside observation records, each followed by its payload.
+/// Fact tags inside observation records, each followed by its payload: the numbers of
+/// [`FactKind`](crate::FactKind).
 pub mod fact {
+    use crate::FactKind;
     /// [`Fact::Radio`](crate::Fact::Radio): state (u8), signal (u8).
-    pub const RADIO: u8 = 1;
+    pub const RADIO: u8 = FactKind::Radio as u8;
     /// [`Fact::Service`](crate::Fact::Service): state (u8).
-    pub const SERVICE: u8 = 2;
+    pub const SERVICE: u8 = FactKind::Service as u8;
     /// [`Fact::Probe`](crate::Fact::Probe): ok (u8 0/1), rtt_ms (u32).
-    pub const PROBE: u8 = 3;
+    pub const PROBE: u8 = FactKind::Probe as u8;
     /// [`Fact::Link`](crate::Fact::Link): connected (u8 0/1).
-    pub const LINK: u8 = 4;
+    pub const LINK: u8 = FactKind::Link as u8;
     /// [`Fact::E911Address`](crate::Fact::E911Address): registered (u8 0/1).
-    pub const E911_ADDRESS: u8 = 5;
+    pub const E911_ADDRESS: u8 = FactKind::E911Address as u8;
     /// [`Fact::Outage`](crate::Fact::Outage): active (u8 0/1).
-    pub const OUTAGE: u8 = 6;
+    pub const OUTAGE: u8 = FactKind::Outage as u8;
     /// [`Fact::Psap`](crate::Fact::Psap): state (u8).
-    pub const PSAP: u8 = 7;
+    pub const PSAP: u8 = FactKind::Psap as u8;
     /// [`Fact::PsapTextReady`](crate::Fact::PsapTextReady): ready (u8 0/1).
-    pub const PSAP_TEXT_READY: u8 = 8;
+    pub const PSAP_TEXT_READY: u8 = FactKind::PsapTextReady as u8;
 }
 
 /// Outcome tags inside outcome records.
@@ -301,19 +303,6 @@ fn outcome_payload_len(tag: u8) -> Option<usize> {
     }
 }
 
-fn fact_tag(f: &Fact) -> u8 {
-    match f {
-        Fact::Radio { .. } => fact::RADIO,
-        Fact::Service { .. } => fact::SERVICE,
-        Fact::Probe { .. } => fact::PROBE,
-        Fact::Link { .. } => fact::LINK,
-        Fact::E911Address { .. } => fact::E911_ADDRESS,
-        Fact::Outage { .. } => fact::OUTAGE,
-        Fact::Psap { .. } => fact::PSAP,
-        Fact::PsapTextReady { .. } => fact::PSAP_TEXT_READY,
-    }
-}
-
 fn outcome_tag(o: &Outcome) -> u8 {
     match o {
         Outcome::Connected => outcome::CONNECTED,
@@ -336,7 +325,7 @@ fn body_len(u: &Update) -> usize {
                 Subject::Psap(_) => PSAP_PREFIX,
             };
             // Every tag `fact_tag` returns has a payload length.
-            prefix + 1 + fact_payload_len(fact_tag(&o.fact)).unwrap_or(0)
+            prefix + 1 + fact_payload_len(o.fact.kind() as u8).unwrap_or(0)
         }
         Update::Outcome { outcome, .. } => {
             OUTCOME_PREFIX + 1 + outcome_payload_len(outcome_tag(outcome)).unwrap_or(0)
@@ -417,7 +406,7 @@ fn put_record<B: BufMut>(u: &Update, buf: &mut B) {
                 }
             }
             buf.put_u64(at_ms);
-            buf.put_u8(fact_tag(&fact));
+            buf.put_u8(fact.kind() as u8);
             match fact {
                 Fact::Radio { state, signal } => {
                     buf.put_u8(enum_byte(state as u32));

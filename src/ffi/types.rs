@@ -634,5 +634,20 @@ mod tests {
         assert_eq!(SOS_MAX_POLICY_LEN, crate::policy::MAX_POLICY_LEN);
         assert_eq!(SOS_MAX_JURISDICTIONS, crate::policy::MAX_JURISDICTIONS);
         assert_eq!(SOS_MAX_BATCH, crate::wire::MAX_RECORDS);
+        // C's fact numbers are the library's (one table: FactKind).
+        let c = [
+            sos_fact::Radio,
+            sos_fact::Service,
+            sos_fact::Probe,
+            sos_fact::Link,
+            sos_fact::E911Address,
+            sos_fact::Outage,
+            sos_fact::Psap,
+            sos_fact::PsapTextReady,
+        ];
+        for (c, kind) in c.into_iter().zip(crate::FactKind::ALL) {
+            assert_eq!(c as u32, kind as u32, "{kind:?}");
+            assert_eq!(crate::FactKind::from_number(c as u32), Some(kind));
+        }
     }
 }
