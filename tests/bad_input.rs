@@ -114,7 +114,7 @@ fn out_of_range_values_are_rejected_naming_the_field_and_value() {
             "1000000000.0",
         ),
         (
-            "setup_timeout_s = 30.0",
+            "setup_timeout_s = 32.0",
             "setup_timeout_s = -12.0",
             "route[2].setup_timeout_s",
             "-12.0",

@@ -318,7 +318,7 @@ fn a_preview_refuses_a_candidate_that_worsens_a_shipped_scenario() {
     // Every cellular timer cut to one second: the AT&T replay connects fewer calls.
     let tiny = SHIPPED
         .replace("setup_timeout_s = 10.0", "setup_timeout_s = 1.0")
-        .replace("setup_timeout_s = 30.0", "setup_timeout_s = 1.0");
+        .replace("setup_timeout_s = 32.0", "setup_timeout_s = 1.0");
     let candidate = Policy::from_toml(&tiny).unwrap();
     let shipped = Policy::us_default();
     let p = preview(
