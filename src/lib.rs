@@ -29,6 +29,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod identity;
@@ -46,6 +47,7 @@ pub mod state;
 pub mod text;
 pub mod wire;
 
+pub use audit::{AuditError, AuditSink};
 pub use identity::PolicyHash;
 pub use observation::{
     ComponentId, Fact, Observation, Outcome, PsapId, PsapState, RadioState, RejectCause,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use thiserror::Error;
 
+use crate::audit::{AuditError, AuditSink, Trail};
 use crate::observation::{ComponentId, Observation, Outcome, Subject};
 use crate::plan::{Attempt, Plan};
 use crate::planner::{self, Constraints, Rankings};
@@ -114,6 +115,8 @@ impl Writer {
 struct Shared {
     current: ArcSwap<Published>,
     writer: Mutex<Writer>,
+    /// The audit trail: a bounded ring decisions push to, drained by the embedder.
+    audit: Trail,
 }
 
 /// Decides how emergency calls should go. Cheap to clone (clones share state).
@@ -157,6 +160,7 @@ impl Router {
                     history: Vec::new(),
                     trusted_keys: Vec::new(),
                 }),
+                audit: Trail::default(),
             }),
         }
     }
@@ -205,11 +209,11 @@ impl Router {
         policy.set_version(version);
         let current = self.shared.current.load_full();
         let snapshot = current.snapshot.remap(&current.policy, &policy);
-        self.shared.current.store(Arc::new(Published::new(
-            snapshot,
-            Arc::new(policy),
-            current.clock_ms,
-        )));
+        let policy = Arc::new(policy);
+        self.shared.audit.policy(&policy, snapshot.epoch);
+        self.shared
+            .current
+            .store(Arc::new(Published::new(snapshot, policy, current.clock_ms)));
         // The old buffers hold a stale policy and state laid out for it: drop them.
         writer.spares = [None, None];
         version
@@ -301,8 +305,14 @@ impl Router {
     {
         self.publish(|next| {
             let (mut components, mut routes) = (ComponentSet::default(), RouteSet::default());
+            let mut audit =
+                (self.shared.audit).batch(next.snapshot.epoch + 1, next.policy.version());
             for (index, update) in updates.into_iter().enumerate() {
-                next.snapshot.apply(&update, index, &next.policy)?;
+                if let Err(e) = next.snapshot.apply(&update, index, &next.policy) {
+                    audit.reject();
+                    return Err(e);
+                }
+                audit.push(update);
                 next.clock_ms = next.clock_ms.max(update.at_ms());
                 // Applied, so its component or route is the policy's.
                 match update {
@@ -319,6 +329,7 @@ impl Router {
                     }
                 }
             }
+            audit.finish();
             Ok((components, routes))
         })
     }
@@ -405,6 +416,7 @@ impl Router {
     pub fn plan(&self, request: &CallRequest) -> Plan {
         let current = self.shared.current.load();
         let plan = plan_on(&current, request, request.now_ms, &Constraints::default());
+        self.shared.audit.plan(&plan, None);
         // Let the state go before the plan is moved out: the guard's atomic release drains the
         // stores that built the plan, so the move then reads them from cache instead of
         // stalling on them.
@@ -423,6 +435,50 @@ impl Router {
             request.now_ms,
             &Constraints::default(),
         );
+        self.shared.audit.plan(plan, None);
+    }
+
+    /// Starts the audit trail: from now on every policy change, update batch, decision, attempt
+    /// and outcome is queued as a record for `sink`, in a ring of `capacity` records allocated
+    /// now (the first attach fixes its size). The first record is a checkpoint of the state and
+    /// policy in force. Records reach the sink only when [`Router::drain_audit`] is called;
+    /// when the ring is full they are dropped and counted ([`Router::audit_dropped`]). Replaces
+    /// a sink attached before. On error nothing changes.
+    pub fn attach_audit(
+        &self,
+        sink: Box<dyn AuditSink>,
+        capacity: usize,
+    ) -> Result<(), AuditError> {
+        // Under the writer lock: no state change slips between the checkpoint and the records
+        // that follow it.
+        let _writer = self.shared.writer.lock();
+        let current = self.shared.current.load();
+        let checkpoint = (current.snapshot.clone(), Arc::clone(&current.policy));
+        self.shared.audit.attach(sink, capacity, checkpoint)
+    }
+
+    /// Stops the audit trail and returns the sink. Records still queued reach no sink: call
+    /// [`Router::drain_audit`] first.
+    pub fn detach_audit(&self) -> Option<Box<dyn AuditSink>> {
+        self.shared.audit.detach()
+    }
+
+    /// Hands every queued audit record to the sink as one JSON line each, on the calling thread,
+    /// and returns how many lines were written. Call it from a thread of your own, as often as
+    /// the log should be fresh: it is the only place the audit trail serialises, allocates or
+    /// waits on the sink. After dropped records it writes a `dropped` line, and, if a state
+    /// record was among them, a new checkpoint (see [`crate::audit`]).
+    pub fn drain_audit(&self) -> usize {
+        self.shared.audit.drain(|| {
+            let current = self.shared.current.load();
+            (current.snapshot.clone(), Arc::clone(&current.policy))
+        })
+    }
+
+    /// Audit records dropped because the ring was full (the sink was not drained fast enough),
+    /// since the router was created.
+    pub fn audit_dropped(&self) -> u64 {
+        self.shared.audit.dropped()
     }
 
     /// Records how an attempt of a call session ended, with its timing, so that other calls
@@ -430,6 +486,7 @@ impl Router {
     /// whose ids those are; `None` if the policy in force does not declare the route.
     fn record_attempt(
         &self,
+        call_id: u64,
         route: RouteId,
         outcome: Outcome,
         at_ms: u64,
@@ -448,6 +505,8 @@ impl Router {
                 next.snapshot
                     .record_attempt(index, outcome, at_ms, Some(timing), &next.policy);
             blamed = Some((set, next.policy.version()));
+            let at = (next.snapshot.epoch + 1, next.policy.version());
+            (self.shared.audit).outcome(call_id, route, outcome, at_ms, timing, at);
             next.clock_ms = next.clock_ms.max(at_ms);
             let mut routes = RouteSet::default();
             routes.insert(index);
@@ -610,13 +669,10 @@ impl CallSession {
         }
         let mut delay_ms = 0;
         loop {
-            let plan = plan_on(
-                &current,
-                &self.request,
-                now_ms + delay_ms,
-                &self.constraints(remaining - delay_ms),
-            );
+            let constraints = self.constraints(remaining - delay_ms);
+            let plan = plan_on(&current, &self.request, now_ms + delay_ms, &constraints);
             if let Some(&attempt) = plan.attempts.first() {
+                (self.router.shared.audit).plan(&plan, Some((&constraints, delay_ms)));
                 let attempt = Attempt {
                     delay_ms,
                     ..attempt
@@ -687,9 +743,13 @@ impl CallSession {
         };
         // A route the policy in force no longer declares has no breaker to feed and blames
         // nothing; the call still goes on, so that is not the caller's concern.
-        let blamed = self
-            .router
-            .record_attempt(attempt.route, outcome, now_ms, timing);
+        let blamed = self.router.record_attempt(
+            self.request.call_id,
+            attempt.route,
+            outcome,
+            now_ms,
+            timing,
+        );
         if outcome.is_connected() {
             self.end = Some(Done::Connected);
             return Ok(());

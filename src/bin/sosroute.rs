@@ -14,7 +14,8 @@ const HELP: &str = "\
 sosroute — per-call routing of 911 calls; outage replay and policy checks
 
 USAGE:
-    sosroute replay SCENARIO... [--policy FILE] [--json OUT] [--svg OUT]
+    sosroute replay SCENARIO... [--policy FILE] [--json OUT] [--svg OUT] [--audit LOG]
+    sosroute audit replay LOG
     sosroute check-policy FILE
     sosroute generate --seed N [--calls K]
     sosroute worlds [--count N] [--from SEED] [--calls K] [--worst M] [--policy FILE] [--svg OUT]
@@ -28,6 +29,11 @@ COMMANDS:
     replay        Replay each scenario file (scenarios/FORMAT.md) through the strategies
                   oracle, home_only, android_like and sosroute on identical callers, and print
                   the comparison table.
+    audit replay  Re-derive every decision recorded in the audit log LOG (JSON lines from
+                  Router::drain_audit / sos_router_audit_drain, or replay --audit): rebuild the
+                  state from its checkpoints and state records, plan each recorded request again
+                  on the state it read, and compare. Exit status 1, listing them, if any
+                  decision differs or cannot be re-derived (records dropped before it).
     check-policy  Validate a policy file (TOML, or JSON by .json extension); print \"ok\", its
                   SHA-256 identity and a summary, or the field that is wrong.
     preview-policy  Replay each SCENARIO through sosroute under CURRENT (default: the shipped
@@ -57,6 +63,8 @@ OPTIONS (replay):
     --json OUT     Also write the reports as JSON (byte-identical for the same seed).
     --svg OUT      Also write the chart. With several scenarios, one file per scenario:
                    OUT's stem, a dash and the scenario name.
+    --audit LOG    Also write the audit trail of every router of the sosroute strategy to LOG
+                   as JSON lines (for `sosroute audit replay`).
 
 OPTIONS (generate, worlds):
     --seed N       The world's seed (generate; required).
@@ -112,6 +120,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
             Ok(())
         }
         Some("replay") => replay(&args[1..]),
+        Some("audit") => audit(&args[1..]),
         Some("check-policy") => check_policy(&args[1..]),
         Some("generate") => generate(&args[1..]),
         Some("worlds") => worlds(&args[1..]),
@@ -396,6 +405,7 @@ struct ReplayArgs {
     policy: Option<PathBuf>,
     json: Option<PathBuf>,
     svg: Option<PathBuf>,
+    audit: Option<PathBuf>,
 }
 
 fn parse_replay(args: &[String]) -> Result<ReplayArgs, Failure> {
@@ -404,6 +414,7 @@ fn parse_replay(args: &[String]) -> Result<ReplayArgs, Failure> {
         policy: None,
         json: None,
         svg: None,
+        audit: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -411,6 +422,7 @@ fn parse_replay(args: &[String]) -> Result<ReplayArgs, Failure> {
             "--policy" => &mut out.policy,
             "--json" => &mut out.json,
             "--svg" => &mut out.svg,
+            "--audit" => &mut out.audit,
             "--help" | "-h" => {
                 print!("{HELP}");
                 std::process::exit(0);
@@ -462,11 +474,12 @@ fn replay(args: &[String]) -> Result<(), Failure> {
         }
     };
     let mut reports = Vec::with_capacity(args.scenarios.len());
+    let log = args.audit.as_ref().map(|_| sim::AuditLog::default());
     for path in &args.scenarios {
         let text = read(path)?;
         let scenario =
             Scenario::from_toml(&text).map_err(|e| fail(format!("{}: {e}", path.display())))?;
-        let report = sim::replay(scenario, &policy, &mut progress)
+        let report = sim::replay_audited(scenario, &policy, &mut progress, log.as_ref())
             .map_err(|e| fail(format!("{}: {e}", path.display())))?;
         if !reports.is_empty() {
             println!();
@@ -484,7 +497,67 @@ fn replay(args: &[String]) -> Result<(), Failure> {
             write(&svg_path(out, r, reports.len() > 1), &sim::svg::chart(r))?;
         }
     }
+    if let (Some(out), Some(log)) = (&args.audit, &log) {
+        std::fs::write(out, &*log.lock()).map_err(|e| fail(format!("{}: {e}", out.display())))?;
+    }
     Ok(())
+}
+
+fn audit(args: &[String]) -> Result<(), Failure> {
+    let [command, file] = args else {
+        return Err(usage("audit: expected `audit replay LOG`"));
+    };
+    if command != "replay" {
+        return Err(usage(format!(
+            "audit: unknown command {command:?}; expected replay"
+        )));
+    }
+    let path = Path::new(file);
+    let report = sosroute::audit::replay(&read(path)?)
+        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    println!(
+        "{}: {} lines, {} checkpoints, {} state records, {} decisions re-derived identically, \
+         {} differ, {} unverifiable, {} records dropped by the router",
+        path.display(),
+        report.lines,
+        report.checkpoints,
+        report.state_records,
+        report.matched,
+        report.mismatches.len(),
+        report.unverifiable.len(),
+        report.dropped
+    );
+    for m in &report.mismatches {
+        let routes = |a: &[sosroute::Attempt]| {
+            a.iter()
+                .map(|a| format!("{}@{}ms", a.route.0, a.timeout_ms))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        println!(
+            "line {}: call {}: {} differs; recorded [{}], re-derived [{}]",
+            m.line,
+            m.call_id,
+            m.field,
+            routes(&m.recorded),
+            routes(&m.replayed)
+        );
+    }
+    if let Some(first) = report.unverifiable.first() {
+        println!(
+            "unverifiable from line {first}: the state those decisions read is not in the log \
+             (records dropped before them)"
+        );
+    }
+    if report.all_match() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{} decisions differ, {} cannot be re-derived",
+            report.mismatches.len(),
+            report.unverifiable.len()
+        )))
+    }
 }
 
 /// `--name VALUE` options of `generate` and `worlds`: each a whole number, at most once.

@@ -56,6 +56,7 @@ pub mod world;
 pub use dominance::{dominance, Violation};
 pub use report::Report;
 pub use scenario::{Scenario, ScenarioError};
+pub use strategy::sosroute::AuditLog;
 pub use strategy::Strategy;
 
 use strategy::sosroute::Wiring;
@@ -134,6 +135,7 @@ pub fn wire(scenario: &Scenario, policy: &Policy) -> Result<Wiring, SimError> {
         ids,
         shared: scenario.router == scenario::RouterMode::Shared,
         history_ms: strategy::sosroute::history_ms(policy),
+        audit: None,
     })
 }
 
@@ -160,7 +162,19 @@ pub fn replay(
     policy: &Policy,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, SimError> {
-    let wiring = wire(&scenario, policy)?;
+    replay_audited(scenario, policy, progress, None)
+}
+
+/// [`replay`], with the audit trail of every router the `sosroute` strategy uses written to
+/// `audit` as JSON lines (`sosroute replay SCENARIO --audit LOG.jsonl`).
+pub fn replay_audited(
+    scenario: Scenario,
+    policy: &Policy,
+    progress: &mut dyn FnMut(&str),
+    audit: Option<&strategy::sosroute::AuditLog>,
+) -> Result<Report, SimError> {
+    let mut wiring = wire(&scenario, policy)?;
+    wiring.audit = audit.cloned();
     let world = World::new(scenario);
     let mut results = Vec::with_capacity(Strategy::ALL.len());
     for s in Strategy::ALL {
