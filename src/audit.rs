@@ -693,6 +693,9 @@ pub struct ReplayReport {
     pub checkpoints: usize,
     /// Records the router said it dropped (`dropped` lines).
     pub dropped: u64,
+    /// With [`replay_call`]: the call's story, one entry per record of it, in log order (each
+    /// decision as its re-derived plan's explanation, each outcome with its timing).
+    pub story: Vec<String>,
 }
 
 impl ReplayReport {
@@ -804,6 +807,47 @@ fn logged_policy(
 /// assert_eq!((report.matched, report.all_match()), (1, true));
 /// ```
 pub fn replay(log: &str) -> Result<ReplayReport, ReplayError> {
+    replay_call(log, None)
+}
+
+/// [`replay`], also telling the story of call `call_id` (if given) in
+/// [`ReplayReport::story`]: how to investigate one call from its log.
+pub fn replay_call(log: &str, call_id: Option<u64>) -> Result<ReplayReport, ReplayError> {
+    walk(log, call_id, &mut |_| {})
+}
+
+/// A recorded decision with what the planner read, rebuilt from the log: the inputs of
+/// [`planner::plan`].
+#[derive(Debug)]
+pub struct RecordedDecision<'a> {
+    /// 1-based line number of its `plan` record.
+    pub line: usize,
+    /// The request.
+    pub request: &'a CallRequest,
+    /// `now` the planner was given.
+    pub now_ms: u64,
+    /// The state it read.
+    pub snapshot: &'a Snapshot,
+    /// The policy it read.
+    pub policy: &'a Arc<Policy>,
+    /// A call session's constraints (the defaults for `Router::plan`).
+    pub constraints: &'a Constraints<'a>,
+}
+
+/// [`replay`], handing every decision whose state the log rebuilds to `visit` (what
+/// `sosroute preview-policy --against LOG.jsonl` re-plans under a candidate policy).
+pub fn for_each_decision(
+    log: &str,
+    visit: &mut dyn FnMut(RecordedDecision<'_>),
+) -> Result<ReplayReport, ReplayError> {
+    walk(log, None, visit)
+}
+
+fn walk(
+    log: &str,
+    call_id: Option<u64>,
+    visit: &mut dyn FnMut(RecordedDecision<'_>),
+) -> Result<ReplayReport, ReplayError> {
     let mut report = ReplayReport::default();
     let mut state = Rebuilt {
         states: VecDeque::with_capacity(KEPT_STATES),
@@ -880,6 +924,7 @@ pub fn replay(log: &str) -> Result<ReplayReport, ReplayError> {
             }
             Line::Rejected { .. } => state.batch.clear(),
             Line::Outcome {
+                call_id: call,
                 route,
                 outcome,
                 at_ms,
@@ -887,8 +932,16 @@ pub fn replay(log: &str) -> Result<ReplayReport, ReplayError> {
                 timer_ms,
                 epoch,
                 policy_version,
-                ..
             } => {
+                if call_id == Some(call) {
+                    report.story.push(format!(
+                        "line {n}: at {at_ms} ms, route {} ended {outcome:?} after {:.1} s \
+                         (timer {:.1} s)",
+                        route.0,
+                        took_ms as f64 / 1000.0,
+                        timer_ms as f64 / 1000.0
+                    ));
+                }
                 if let Some((mut snapshot, policy)) = state.next_of(policy_version, epoch) {
                     match policy.route_index(route) {
                         Some(index) => {
@@ -918,6 +971,12 @@ pub fn replay(log: &str) -> Result<ReplayReport, ReplayError> {
                     .find(policy_version, epoch)
                     .filter(|(_, p)| p.hash() == policy_hash);
                 let Some((snapshot, policy)) = found else {
+                    if call_id == Some(request.call_id) {
+                        report.story.push(format!(
+                            "line {n}: a decision on state epoch {epoch}, which the log cannot \
+                             rebuild (records dropped before it)"
+                        ));
+                    }
                     report.unverifiable.push(n);
                     continue;
                 };
@@ -931,6 +990,26 @@ pub fn replay(log: &str) -> Result<ReplayReport, ReplayError> {
                     None => Constraints::default(),
                 };
                 let plan = planner::plan(&request, snapshot, policy, now_ms, &constraints);
+                visit(RecordedDecision {
+                    line: n,
+                    request: &request,
+                    now_ms,
+                    snapshot,
+                    policy,
+                    constraints: &constraints,
+                });
+                if call_id == Some(request.call_id) {
+                    let what = match &session {
+                        Some(s) if s.delay_ms > 0 => {
+                            format!("attempt after a {} ms redial backoff", s.delay_ms)
+                        }
+                        Some(_) => "attempt".to_owned(),
+                        None => "plan".to_owned(),
+                    };
+                    report
+                        .story
+                        .push(format!("line {n}: {what}: {}", plan.explain()));
+                }
                 let field = if plan.attempts[..] != attempts[..] {
                     Some("attempts")
                 } else if plan.left_out[..] != left_out[..] {

@@ -330,6 +330,12 @@ fn the_cli_writes_a_log_from_a_replay_and_re_derives_it() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains(" 0 differ, 0 unverifiable"), "{stdout}");
+    // One call's story: its decisions explained, its outcomes timed.
+    let out = sosroute(&["audit", "replay", log, "--call", "3"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains(": attempt: Call 3 ("), "{stdout}");
+    assert!(stdout.contains(" ended Connected after "), "{stdout}");
 
     let tampered = dir.join("tampered.jsonl");
     let text = std::fs::read_to_string(log).unwrap().replacen(
@@ -344,4 +350,52 @@ fn the_cli_writes_a_log_from_a_replay_and_re_derives_it() {
     assert!(stdout.contains("attempts differs"), "{stdout}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 decisions differ"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn preview_re_plans_recorded_decisions_under_a_candidate() {
+    let router = Router::new(Policy::us_default());
+    let log = attach(&router, 64);
+    router
+        .update(&[radio(&router, "home_ran", RadioState::InService, 0)])
+        .unwrap();
+    for i in 0..5 {
+        router.plan(&voice(i, 10 + i));
+    }
+    router.drain_audit();
+    let logs = [("calls.jsonl".to_owned(), text(&log))];
+    let shipped = Policy::us_default();
+    let same = sim::preview::preview_with_audit(&shipped, &shipped, vec![], &logs, 0.5).unwrap();
+    let recorded = same.recorded.as_ref().unwrap();
+    assert_eq!((recorded.plans, recorded.changed), (5, 0));
+    // The home route's timer cut from 10 s to 8 s: every recorded decision changes its timers.
+    let text = sosroute::policy::US_HANDSET_TOML.replacen(
+        "setup_timeout_s = 10.0",
+        "setup_timeout_s = 8.0",
+        1,
+    );
+    let candidate = Policy::parse(&text, PolicyFormat::Toml).unwrap();
+    let p = sim::preview::preview_with_audit(&shipped, &candidate, vec![], &logs, 0.5).unwrap();
+    let recorded = p.recorded.as_ref().unwrap();
+    assert_eq!(
+        (recorded.plans, recorded.changed, recorded.timers),
+        (5, 5, 5)
+    );
+    assert!(
+        p.table().contains("recorded decisions: 5 of 5"),
+        "{}",
+        p.table()
+    );
+    assert!(
+        recorded.examples[0].starts_with("calls.jsonl line "),
+        "{:?}",
+        recorded.examples
+    );
+    // A log that is not one is a clear error.
+    let bad = [("bad.jsonl".to_owned(), "not json\n".to_owned())];
+    let err = sim::preview::preview_with_audit(&shipped, &candidate, vec![], &bad, 0.5);
+    assert!(err
+        .unwrap_err()
+        .to_string()
+        .contains("line 1: not an audit record"));
 }

@@ -15,11 +15,11 @@ sosroute — per-call routing of 911 calls; outage replay and policy checks
 
 USAGE:
     sosroute replay SCENARIO... [--policy FILE] [--json OUT] [--svg OUT] [--audit LOG]
-    sosroute audit replay LOG
+    sosroute audit replay LOG [--call ID]
     sosroute check-policy FILE
     sosroute generate --seed N [--calls K]
     sosroute worlds [--count N] [--from SEED] [--calls K] [--worst M] [--policy FILE] [--svg OUT]
-    sosroute preview-policy CANDIDATE [--policy CURRENT] [--tolerance POINTS] --against SCENARIO...
+    sosroute preview-policy CANDIDATE [--policy CURRENT] [--tolerance POINTS] --against (SCENARIO | AUDIT.jsonl)...
     sosroute keygen OUT_SECRET OUT_PUBLIC
     sosroute sign-policy POLICY --key SECRET > POLICY.sig
     sosroute verify-policy POLICY --sig POLICY.sig --pub PUBLIC
@@ -34,14 +34,20 @@ COMMANDS:
                   state from its checkpoints and state records, plan each recorded request again
                   on the state it read, and compare. Exit status 1, listing them, if any
                   decision differs or cannot be re-derived (records dropped before it).
+                  With --call ID, first print that call's story: each decision explained as
+                  re-derived, each attempt's outcome and timing.
     check-policy  Validate a policy file (TOML, or JSON by .json extension); print \"ok\", its
                   SHA-256 identity and a summary, or the field that is wrong.
     preview-policy  Replay each SCENARIO through sosroute under CURRENT (default: the shipped
                   policy) and CANDIDATE, side by side (connected %, p50/p95), and plan a fixed
                   corpus of requests (every media x capability combination, a few states) under
-                  both, counting changed decisions with examples. Exit status 1, with the
-                  reason, if under CANDIDATE a voice request gets no attempt or a scenario
-                  connects more than POINTS (default 0.5) percentage points fewer calls.
+                  both, counting changed decisions with examples. An AUDIT.jsonl file (an audit
+                  log: `replay --audit`, Router::drain_audit) is a corpus of recorded decisions:
+                  each is planned again on the state it read, under the policy it was made with
+                  and under CANDIDATE, and the changes are counted the same way. Exit status 1,
+                  with the reason, if under CANDIDATE a voice request (of the corpus or of a
+                  log) gets no attempt or a scenario connects more than POINTS (default 0.5)
+                  percentage points fewer calls.
     keygen        Make an Ed25519 key pair for signing policies: the secret key to OUT_SECRET
                   (mode 0600; keep it offline), the public key to OUT_PUBLIC (give it to the
                   routers). Refuses to overwrite a file.
@@ -263,7 +269,9 @@ fn preview_policy(args: &[String]) -> Result<(), Failure> {
     }
     let candidate = candidate.ok_or_else(|| usage("preview-policy: needs a CANDIDATE policy"))?;
     if scenarios.is_empty() {
-        return Err(usage("preview-policy: needs --against SCENARIO..."));
+        return Err(usage(
+            "preview-policy: needs --against SCENARIO... or AUDIT.jsonl...",
+        ));
     }
     let candidate = load_policy(&candidate)?;
     let current = match &current {
@@ -271,12 +279,17 @@ fn preview_policy(args: &[String]) -> Result<(), Failure> {
         None => Policy::us_default(),
     };
     let mut parsed = Vec::with_capacity(scenarios.len());
+    let mut logs = Vec::new();
     for path in &scenarios {
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            logs.push((path.display().to_string(), read(path)?));
+            continue;
+        }
         let scenario = Scenario::from_toml(&read(path)?)
             .map_err(|e| fail(format!("{}: {e}", path.display())))?;
         parsed.push(scenario);
     }
-    let preview = sim::preview::preview(&current, &candidate, parsed, tolerance)
+    let preview = sim::preview::preview_with_audit(&current, &candidate, parsed, &logs, tolerance)
         .map_err(|e| fail(format!("preview-policy: {e}")))?;
     print!("{}", preview.table());
     if preview.accepted() {
@@ -504,8 +517,15 @@ fn replay(args: &[String]) -> Result<(), Failure> {
 }
 
 fn audit(args: &[String]) -> Result<(), Failure> {
-    let [command, file] = args else {
-        return Err(usage("audit: expected `audit replay LOG`"));
+    let (command, file, call) = match args {
+        [command, file] => (command, file, None),
+        [command, file, option, id] if option == "--call" => {
+            let id = id
+                .parse::<u64>()
+                .map_err(|_| usage(format!("audit: --call {id:?}: expected a call id")))?;
+            (command, file, Some(id))
+        }
+        _ => return Err(usage("audit: expected `audit replay LOG [--call ID]`")),
     };
     if command != "replay" {
         return Err(usage(format!(
@@ -513,8 +533,17 @@ fn audit(args: &[String]) -> Result<(), Failure> {
         )));
     }
     let path = Path::new(file);
-    let report = sosroute::audit::replay(&read(path)?)
+    let report = sosroute::audit::replay_call(&read(path)?, call)
         .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    if let Some(id) = call {
+        if report.story.is_empty() {
+            println!("call {id}: no record of it in the log");
+        }
+        for line in &report.story {
+            println!("{line}");
+        }
+        println!();
+    }
     println!(
         "{}: {} lines, {} checkpoints, {} state records, {} decisions re-derived identically, \
          {} differ, {} unverifiable, {} records dropped by the router",

@@ -82,6 +82,9 @@ pub enum SimError {
         /// The policy's name.
         policy: String,
     },
+    /// An audit log given as a corpus cannot be read.
+    #[error("{0}")]
+    Audit(#[from] crate::audit::ReplayError),
     /// A scenario component whose kind differs from the policy's component of that name.
     #[error(
         "line {line}: `component.kind`: component {name:?} is a {scenario} component here \
