@@ -359,9 +359,29 @@ fn baseline(c: &mut Criterion) {
     group.finish();
 }
 
-/// Records per timed stretch of the audit benches: fewer than the ring holds, so a drain between
-/// stretches (not timed) keeps every push on the success path.
+/// Records per timed stretch of the audit benches: half the ring, so a drain between stretches
+/// (not timed) keeps every push on the success path.
 const AUDIT_STRETCH: u64 = 512;
+/// The same with a small ring (a handset's: 64 records, drained twice as often as it fills).
+const SMALL_STRETCH: u64 = 32;
+
+/// Times `iters` plans on `router` in stretches of `stretch`, draining its audit ring (untimed)
+/// before each.
+fn audited_plans(router: &Router, request: &CallRequest, iters: u64, stretch: u64) -> Duration {
+    let mut timed = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(stretch);
+        router.drain_audit();
+        let start = Instant::now();
+        for _ in 0..n {
+            keep(router.plan(black_box(request)));
+        }
+        timed += start.elapsed();
+        left -= n;
+    }
+    timed
+}
 
 /// `plan` with no audit sink, with one attached (drained between timed stretches: every record
 /// is queued), and with a stalled one (never drained: every record is dropped and counted), in
@@ -379,21 +399,14 @@ fn audit(c: &mut Criterion) {
         .attach_audit(Box::new(|_: &[u8]| {}), 2 * AUDIT_STRETCH as usize)
         .expect("capacity in range");
     group.bench_function("plan_8/sink", |b| {
-        b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(AUDIT_STRETCH);
-                audited.drain_audit();
-                let start = Instant::now();
-                for _ in 0..n {
-                    keep(audited.plan(black_box(&request)));
-                }
-                timed += start.elapsed();
-                left -= n;
-            }
-            timed
-        })
+        b.iter_custom(|iters| audited_plans(&audited, &request, iters, AUDIT_STRETCH))
+    });
+    let small = common::router(ROUTES);
+    small
+        .attach_audit(Box::new(|_: &[u8]| {}), 2 * SMALL_STRETCH as usize)
+        .expect("capacity in range");
+    group.bench_function("plan_8/sink_small_ring", |b| {
+        b.iter_custom(|iters| audited_plans(&small, &request, iters, SMALL_STRETCH))
     });
     let stalled = common::router(ROUTES);
     stalled
@@ -406,6 +419,7 @@ fn audit(c: &mut Criterion) {
         b.iter(|| keep(stalled.plan(black_box(&request))))
     });
     assert!(stalled.audit_dropped() > 0, "the stalled ring dropped");
+    audited.drain_audit();
     group.bench_function("drain_per_plan_record", |b| {
         b.iter_custom(|iters| {
             let mut timed = Duration::ZERO;

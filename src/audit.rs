@@ -100,7 +100,7 @@ pub enum AuditError {
 }
 
 /// A session's part of a decision: the constraints the planner was given.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct SessionInputs {
     remaining_ms: Option<u64>,
     failed: SmallVec<[RouteId; MAX_ROUTES]>,
@@ -109,7 +109,7 @@ pub(crate) struct SessionInputs {
     delay_ms: u64,
 }
 
-/// A decision as queued: inputs and result, no heap data.
+/// A decision as queued: inputs and result, no heap data. Written in place into its slot.
 #[derive(Debug, Clone)]
 pub(crate) struct PlanEvent {
     request: CallRequest,
@@ -117,7 +117,9 @@ pub(crate) struct PlanEvent {
     epoch: u64,
     policy_version: u64,
     policy_hash: PolicyHash,
-    session: Option<SessionInputs>,
+    /// Whether `session` holds a call session's constraints.
+    in_session: bool,
+    session: SessionInputs,
     attempts: Attempts,
     left_out: LeftOuts,
     fail_open: bool,
@@ -152,13 +154,82 @@ pub(crate) enum Event {
         epoch: u64,
         policy_version: u64,
     },
-    Plan(PlanEvent),
+    /// A decision: the slot's [`PlanEvent`].
+    Plan,
+}
+
+/// One pre-allocated record: an event, and the decision when it is one (kept apart so a
+/// decision is written field by field into its slot instead of moved whole).
+#[derive(Debug)]
+struct Slot {
+    event: Event,
+    plan: PlanEvent,
+}
+
+/// The bounded queue: slots allocated once, passed by owner between two lock-free queues. A
+/// record takes a free slot (none free: dropped), is written in place by the thread that owns
+/// the slot now, and joins the ready queue in order; a drain serialises ready slots and puts
+/// them back. Two atomic operations per record, no lock, and only a pointer moves.
+struct Ring {
+    capacity: usize,
+    free: ArrayQueue<Box<Slot>>,
+    ready: ArrayQueue<Box<Slot>>,
+}
+
+impl Ring {
+    fn new(capacity: usize) -> Ring {
+        let request = CallRequest::new(0, "911", crate::route::Media::Voice, Default::default(), 0)
+            .expect("911 is an emergency number");
+        let slot = || {
+            Box::new(Slot {
+                event: Event::Plan,
+                plan: PlanEvent {
+                    request,
+                    now_ms: 0,
+                    epoch: 0,
+                    policy_version: 0,
+                    policy_hash: PolicyHash([0; 32]),
+                    in_session: false,
+                    session: SessionInputs::default(),
+                    attempts: Attempts::new(),
+                    left_out: LeftOuts::new(),
+                    fail_open: false,
+                    psap_state: None,
+                },
+            })
+        };
+        let free = ArrayQueue::new(capacity);
+        for _ in 0..capacity {
+            let _ = free.push(slot());
+        }
+        Ring {
+            capacity,
+            free,
+            ready: ArrayQueue::new(capacity),
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Writes a record into a free slot with `write` and queues it; `false` if no slot is free.
+    #[inline]
+    fn push(&self, write: impl FnOnce(&mut Slot)) -> bool {
+        let Some(mut slot) = self.free.pop() else {
+            return false;
+        };
+        write(&mut slot);
+        // Every slot is in at most one queue, and each holds them all: no push fails.
+        let _ = self.ready.push(slot);
+        true
+    }
 }
 
 /// The router's end of the audit trail: the ring, the counters and the sink.
 #[derive(Default)]
 pub(crate) struct Trail {
-    ring: OnceLock<ArrayQueue<Event>>,
+    ring: OnceLock<Ring>,
     on: AtomicBool,
     dropped: AtomicU64,
     /// A state record was dropped: the next drain writes a checkpoint.
@@ -186,7 +257,7 @@ impl fmt::Debug for Trail {
 impl Trail {
     /// The ring, if a sink is attached.
     #[inline]
-    fn ring(&self) -> Option<&ArrayQueue<Event>> {
+    fn ring(&self) -> Option<&Ring> {
         if self.on.load(Ordering::Relaxed) {
             self.ring.get()
         } else {
@@ -200,20 +271,17 @@ impl Trail {
         self.on.load(Ordering::Relaxed)
     }
 
-    /// Queues a decision's record, or counts it dropped.
-    fn push(&self, ring: &ArrayQueue<Event>, event: Event) {
-        if ring.push(event).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
     /// Queues a state record, or counts it dropped and asks the next drain for a checkpoint.
     fn push_state(&self, event: Event) {
         if let Some(ring) = self.ring() {
-            if ring.push(event).is_err() {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                self.state_lost.store(true, Ordering::Release);
-            }
+            self.push_state_to(ring, event);
+        }
+    }
+
+    fn push_state_to(&self, ring: &Ring, event: Event) {
+        if !ring.push(|slot| slot.event = event) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.state_lost.store(true, Ordering::Release);
         }
     }
 
@@ -228,7 +296,7 @@ impl Trail {
         if capacity == 0 || capacity > MAX_AUDIT_CAPACITY {
             return Err(AuditError::Capacity { capacity });
         }
-        let ring = self.ring.get_or_init(|| ArrayQueue::new(capacity));
+        let ring = self.ring.get_or_init(|| Ring::new(capacity));
         if ring.capacity() != capacity {
             return Err(AuditError::CapacityFixed {
                 capacity,
@@ -238,21 +306,16 @@ impl Trail {
         let mut drain = self.drain.lock();
         drain.sink = Some(sink);
         // Room for the checkpoint: records of an earlier sink that were never drained go.
-        if ring.is_full() {
-            while ring.pop().is_some() {
+        if ring.free.is_empty() {
+            while let Some(mut slot) = ring.ready.pop() {
+                slot.event = Event::Plan;
+                let _ = ring.free.push(slot);
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
-        self.push_checkpoint(ring, checkpoint);
+        self.push_state_to(ring, Event::Checkpoint(Box::new(checkpoint)));
         self.on.store(true, Ordering::Release);
         Ok(())
-    }
-
-    fn push_checkpoint(&self, ring: &ArrayQueue<Event>, checkpoint: (Snapshot, Arc<Policy>)) {
-        if ring.push(Event::Checkpoint(Box::new(checkpoint))).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            self.state_lost.store(true, Ordering::Release);
-        }
     }
 
     /// Stops recording; what is queued stays for a last drain. Returns the sink.
@@ -279,9 +342,14 @@ impl Trail {
         };
         let mut written = 0;
         // What is queued now, not what keeps arriving: a drain ends even under a storm.
-        for _ in 0..ring.len() {
-            let Some(event) = ring.pop() else { break };
-            write_line(&mut drain.line, &Line::from(&event));
+        for _ in 0..ring.ready.len() {
+            let Some(mut slot) = ring.ready.pop() else {
+                break;
+            };
+            // Let go of a checkpoint's or policy's heap data now, not at the slot's reuse.
+            let event = std::mem::replace(&mut slot.event, Event::Plan);
+            write_line(&mut drain.line, &line(&event, &slot.plan));
+            let _ = ring.free.push(slot);
             sink.write(&drain.line);
             written += 1;
         }
@@ -299,8 +367,8 @@ impl Trail {
             written += 1;
         }
         if self.on.load(Ordering::Acquire) && self.state_lost.swap(false, Ordering::Acquire) {
-            let event = Event::Checkpoint(Box::new(checkpoint()));
-            write_line(&mut drain.line, &Line::from(&event));
+            let (snapshot, policy) = checkpoint();
+            write_line(&mut drain.line, &checkpoint_line(&snapshot, &policy));
             sink.write(&drain.line);
             written += 1;
         }
@@ -310,8 +378,23 @@ impl Trail {
     /// Records a decision: `plan`, made with `session`'s constraints if it is a call session's.
     #[inline]
     pub(crate) fn plan(&self, plan: &Plan, session: Option<(&Constraints<'_>, u64)>) {
+        if self.is_on() {
+            self.record_plan(plan, session);
+        }
+    }
+
+    /// [`Trail::plan`] with a sink attached: out of line, so a router without a sink decides
+    /// exactly as before.
+    #[inline(never)]
+    fn record_plan(&self, plan: &Plan, session: Option<(&Constraints<'_>, u64)>) {
         if let Some(ring) = self.ring() {
-            self.push(ring, Event::Plan(PlanEvent::new(plan, session)));
+            let queued = ring.push(|slot| {
+                slot.event = Event::Plan;
+                slot.plan.fill(plan, session);
+            });
+            if !queued {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -418,26 +501,30 @@ impl Batch<'_> {
 }
 
 impl PlanEvent {
+    /// Overwrites this record with `plan`, copying only the attempts and routes it has.
     #[inline]
-    fn new(plan: &Plan, session: Option<(&Constraints<'_>, u64)>) -> PlanEvent {
-        PlanEvent {
-            request: plan.request,
-            now_ms: plan.made_at_ms,
-            epoch: plan.epoch,
-            policy_version: plan.policy_version(),
-            policy_hash: plan.policy().hash(),
-            session: session.map(|(c, delay_ms)| SessionInputs {
-                remaining_ms: c.remaining_ms,
-                failed: c.failed.iter().copied().collect(),
-                blame: c.blame,
-                tried_ms: c.tried_ms,
-                delay_ms,
-            }),
-            attempts: plan.attempts.clone(),
-            left_out: plan.left_out.clone(),
-            fail_open: plan.fail_open,
-            psap_state: plan.psap_state,
+    fn fill(&mut self, plan: &Plan, session: Option<(&Constraints<'_>, u64)>) {
+        self.request = plan.request;
+        self.now_ms = plan.made_at_ms;
+        self.epoch = plan.epoch;
+        self.policy_version = plan.policy_version();
+        self.policy_hash = plan.policy().hash();
+        self.in_session = session.is_some();
+        if let Some((c, delay_ms)) = session {
+            let s = &mut self.session;
+            s.remaining_ms = c.remaining_ms;
+            s.failed.clear();
+            s.failed.extend_from_slice(c.failed);
+            s.blame = c.blame;
+            s.tried_ms = c.tried_ms;
+            s.delay_ms = delay_ms;
         }
+        self.attempts.clear();
+        self.attempts.extend_from_slice(&plan.attempts);
+        self.left_out.clear();
+        self.left_out.extend_from_slice(&plan.left_out);
+        self.fail_open = plan.fail_open;
+        self.psap_state = plan.psap_state;
     }
 }
 
@@ -565,19 +652,11 @@ fn policy_json(policy: &Policy) -> serde_json::Value {
         .expect("the canonical JSON of a policy is JSON")
 }
 
-impl From<&Event> for Line {
-    fn from(event: &Event) -> Line {
+/// The line of a queued record (`plan`: the slot's decision, read when `event` is one).
+fn line(event: &Event, plan: &PlanEvent) -> Line {
+    {
         match event {
-            Event::Checkpoint(c) => {
-                let (snapshot, policy) = &**c;
-                Line::Checkpoint {
-                    policy_version: policy.version(),
-                    policy_hash: policy.hash(),
-                    epoch: snapshot.epoch,
-                    policy: policy_json(policy),
-                    snapshot: Box::new(snapshot.clone()),
-                }
-            }
+            Event::Checkpoint(c) => checkpoint_line(&c.0, &c.1),
             Event::Policy { policy, epoch } => Line::Policy {
                 policy_version: policy.version(),
                 policy_hash: policy.hash(),
@@ -615,25 +694,38 @@ impl From<&Event> for Line {
                 epoch: *epoch,
                 policy_version: *policy_version,
             },
-            Event::Plan(p) => Line::Plan {
-                request: p.request,
-                now_ms: p.now_ms,
-                epoch: p.epoch,
-                policy_version: p.policy_version,
-                policy_hash: p.policy_hash,
-                session: p.session.as_ref().map(|s| SessionLine {
-                    remaining_ms: s.remaining_ms,
-                    failed: s.failed.to_vec(),
-                    blame: s.blame,
-                    tried_ms: s.tried_ms,
-                    delay_ms: s.delay_ms,
+            Event::Plan => Line::Plan {
+                request: plan.request,
+                now_ms: plan.now_ms,
+                epoch: plan.epoch,
+                policy_version: plan.policy_version,
+                policy_hash: plan.policy_hash,
+                session: plan.in_session.then(|| {
+                    let s = &plan.session;
+                    SessionLine {
+                        remaining_ms: s.remaining_ms,
+                        failed: s.failed.to_vec(),
+                        blame: s.blame,
+                        tried_ms: s.tried_ms,
+                        delay_ms: s.delay_ms,
+                    }
                 }),
-                attempts: p.attempts.to_vec(),
-                left_out: p.left_out.to_vec(),
-                fail_open: p.fail_open,
-                psap_state: p.psap_state,
+                attempts: plan.attempts.to_vec(),
+                left_out: plan.left_out.to_vec(),
+                fail_open: plan.fail_open,
+                psap_state: plan.psap_state,
             },
         }
+    }
+}
+
+fn checkpoint_line(snapshot: &Snapshot, policy: &Policy) -> Line {
+    Line::Checkpoint {
+        policy_version: policy.version(),
+        policy_hash: policy.hash(),
+        epoch: snapshot.epoch,
+        policy: policy_json(policy),
+        snapshot: Box::new(snapshot.clone()),
     }
 }
 
