@@ -1131,3 +1131,16 @@ fn walk(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_is_under_two_kilobytes() {
+        // What the capacities' memory figures in the docs assume.
+        let size = std::mem::size_of::<Slot>();
+        println!("slot: {size} bytes");
+        assert!(size < 2048, "a slot is {size} bytes");
+    }
+}
