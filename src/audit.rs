@@ -128,6 +128,9 @@ pub(crate) struct PlanEvent {
 
 /// One queued record. Only [`Event::Checkpoint`] and [`Event::Policy`] own heap data, and both
 /// are queued off the decision path.
+// Variants of different sizes on purpose: an event lives in a pre-allocated slot, and boxing the
+// large ones would allocate on the update path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Event {
     Checkpoint(Box<(Snapshot, Arc<Policy>)>),
@@ -550,6 +553,8 @@ pub struct SessionLine {
 }
 
 /// One audit line. `record` names the kind.
+// One line at a time is built, off the decision path: the size of the largest variant is moot.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum Line {
@@ -801,10 +806,13 @@ impl ReplayReport {
 /// while a writer published is logged after that writer's record.
 const KEPT_STATES: usize = 64;
 
+/// A state and the policy it was made under.
+type State = (Snapshot, Arc<Policy>);
+
 /// Replay's reconstruction of the router's state.
 struct Rebuilt {
     /// (policy version, epoch) → state, newest last.
-    states: VecDeque<((u64, u64), Arc<(Snapshot, Arc<Policy>)>)>,
+    states: VecDeque<((u64, u64), Arc<State>)>,
     /// Updates of the batch being read.
     batch: Vec<Update>,
     /// A state record is missing since the latest checkpoint.
