@@ -148,17 +148,21 @@ pub(crate) enum Event {
     Rejected {
         epoch: u64,
     },
-    Outcome {
-        call_id: u64,
-        route: RouteId,
-        outcome: Outcome,
-        at_ms: u64,
-        timing: Timing,
-        epoch: u64,
-        policy_version: u64,
-    },
+    Outcome(OutcomeEvent),
     /// A decision: the slot's [`PlanEvent`].
     Plan,
+}
+
+/// How a call session's attempt ended, and the state it leads to.
+#[derive(Debug)]
+pub(crate) struct OutcomeEvent {
+    call_id: u64,
+    route: RouteId,
+    outcome: Outcome,
+    at_ms: u64,
+    timing: Timing,
+    epoch: u64,
+    policy_version: u64,
 }
 
 /// One pre-allocated record: an event, and the decision when it is one (kept apart so a
@@ -434,7 +438,7 @@ impl Trail {
         (epoch, policy_version): (u64, u64),
     ) {
         if self.is_on() {
-            self.push_state(Event::Outcome {
+            self.push_state(Event::Outcome(OutcomeEvent {
                 call_id,
                 route,
                 outcome,
@@ -442,7 +446,7 @@ impl Trail {
                 timing,
                 epoch,
                 policy_version,
-            });
+            }));
         }
     }
 }
@@ -681,23 +685,15 @@ fn line(event: &Event, plan: &PlanEvent) -> Line {
                 updates: updates[..usize::from(*len)].to_vec(),
             },
             Event::Rejected { epoch } => Line::Rejected { epoch: *epoch },
-            Event::Outcome {
-                call_id,
-                route,
-                outcome,
-                at_ms,
-                timing,
-                epoch,
-                policy_version,
-            } => Line::Outcome {
-                call_id: *call_id,
-                route: *route,
-                outcome: *outcome,
-                at_ms: *at_ms,
-                took_ms: timing.took_ms,
-                timer_ms: timing.timer_ms,
-                epoch: *epoch,
-                policy_version: *policy_version,
+            Event::Outcome(o) => Line::Outcome {
+                call_id: o.call_id,
+                route: o.route,
+                outcome: o.outcome,
+                at_ms: o.at_ms,
+                took_ms: o.timing.took_ms,
+                timer_ms: o.timing.timer_ms,
+                epoch: o.epoch,
+                policy_version: o.policy_version,
             },
             Event::Plan => Line::Plan {
                 request: plan.request,

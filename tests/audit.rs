@@ -33,6 +33,16 @@ fn attach(router: &Router, capacity: usize) -> Log {
     log
 }
 
+/// A router with the home radio in service, its audit trail attached with `capacity`.
+fn audited(capacity: usize) -> (Router, Log) {
+    let router = Router::new(Policy::us_default());
+    let log = attach(&router, capacity);
+    router
+        .update(&[radio(&router, "home_ran", RadioState::InService, 0)])
+        .unwrap();
+    (router, log)
+}
+
 fn text(log: &Log) -> String {
     String::from_utf8(log.lock().unwrap().clone()).unwrap()
 }
@@ -85,11 +95,7 @@ fn the_att_replay_audit_log_rederives_bit_for_bit() {
 
 #[test]
 fn a_shared_router_rederives_through_policy_changes_rollback_and_refused_batches() {
-    let router = Router::new(Policy::us_default());
-    let log = attach(&router, 1024);
-    router
-        .update(&[radio(&router, "home_ran", RadioState::InService, 0)])
-        .unwrap();
+    let (router, log) = audited(1024);
     router.plan(&voice(1, 10));
     // A batch refused half-way, after more than one chunk of it was recorded.
     let mut batch: Vec<Observation> = (0..20)
@@ -199,11 +205,7 @@ fn a_stalled_sink_drops_with_an_exact_count_and_never_blocks_a_decision() {
 
 #[test]
 fn a_dropped_state_record_is_followed_by_a_checkpoint_and_never_mismatches() {
-    let router = Router::new(Policy::us_default());
-    let log = attach(&router, 4);
-    router
-        .update(&[radio(&router, "home_ran", RadioState::InService, 0)])
-        .unwrap();
+    let (router, log) = audited(4);
     router.plan(&voice(1, 10));
     router.plan(&voice(2, 20));
     // The ring is full (checkpoint, batch, two plans): this batch's record is lost, and so is
@@ -354,11 +356,7 @@ fn the_cli_writes_a_log_from_a_replay_and_re_derives_it() {
 
 #[test]
 fn preview_re_plans_recorded_decisions_under_a_candidate() {
-    let router = Router::new(Policy::us_default());
-    let log = attach(&router, 64);
-    router
-        .update(&[radio(&router, "home_ran", RadioState::InService, 0)])
-        .unwrap();
+    let (router, log) = audited(64);
     for i in 0..5 {
         router.plan(&voice(i, 10 + i));
     }
