@@ -362,7 +362,8 @@ fn baseline(c: &mut Criterion) {
 /// Records per timed stretch of the audit benches: half the ring, so a drain between stretches
 /// (not timed) keeps every push on the success path.
 const AUDIT_STRETCH: u64 = 512;
-/// The same with a small ring (a handset's: 64 records, drained twice as often as it fills).
+/// The same with a small ring (a handset's: 64 records, drained twice as often as it fills), and
+/// with the large ring drained as often (a logging thread that keeps up).
 const SMALL_STRETCH: u64 = 32;
 
 /// Times `iters` plans on `router` in stretches of `stretch`, draining its audit ring (untimed)
@@ -400,6 +401,9 @@ fn audit(c: &mut Criterion) {
         .expect("capacity in range");
     group.bench_function("plan_8/sink", |b| {
         b.iter_custom(|iters| audited_plans(&audited, &request, iters, AUDIT_STRETCH))
+    });
+    group.bench_function("plan_8/sink_drained_often", |b| {
+        b.iter_custom(|iters| audited_plans(&audited, &request, iters, SMALL_STRETCH))
     });
     let small = common::router(ROUTES);
     small

@@ -177,11 +177,20 @@ struct Slot {
 /// record takes a free slot (none free: dropped), is written in place by the thread that owns
 /// the slot now, and joins the ready queue in order; a drain serialises ready slots and puts
 /// them back. Two atomic operations per record, no lock, and only a pointer moves.
+///
+/// Free slots are kept in two queues: up to [`HOT_SLOTS`] recently drained ones, taken first,
+/// and the rest. A FIFO of all of them would hand out the slot used longest ago, cold in cache
+/// (a slot is about 1.4 KB): with a drain that keeps up, records cycle through a few hot slots,
+/// and the rest of the ring absorbs bursts.
 struct Ring {
     capacity: usize,
+    hot: ArrayQueue<Box<Slot>>,
     free: ArrayQueue<Box<Slot>>,
     ready: ArrayQueue<Box<Slot>>,
 }
+
+/// Free slots reused first (see [`Ring`]): 64 slots, about 90 KB, fit in a core's L2 cache.
+const HOT_SLOTS: usize = 64;
 
 impl Ring {
     fn new(capacity: usize) -> Ring {
@@ -205,14 +214,23 @@ impl Ring {
                 },
             })
         };
-        let free = ArrayQueue::new(capacity);
-        for _ in 0..capacity {
-            let _ = free.push(slot());
-        }
-        Ring {
+        let ring = Ring {
             capacity,
-            free,
+            hot: ArrayQueue::new(capacity.min(HOT_SLOTS)),
+            free: ArrayQueue::new(capacity),
             ready: ArrayQueue::new(capacity),
+        };
+        for _ in 0..capacity {
+            ring.put_back(slot());
+        }
+        ring
+    }
+
+    /// Returns a slot to the free ones, hot first.
+    fn put_back(&self, slot: Box<Slot>) {
+        if let Err(slot) = self.hot.push(slot) {
+            // The queues hold every slot between them: no push fails.
+            let _ = self.free.push(slot);
         }
     }
 
@@ -223,7 +241,7 @@ impl Ring {
     /// Writes a record into a free slot with `write` and queues it; `false` if no slot is free.
     #[inline]
     fn push(&self, write: impl FnOnce(&mut Slot)) -> bool {
-        let Some(mut slot) = self.free.pop() else {
+        let Some(mut slot) = self.hot.pop().or_else(|| self.free.pop()) else {
             return false;
         };
         write(&mut slot);
@@ -313,10 +331,10 @@ impl Trail {
         let mut drain = self.drain.lock();
         drain.sink = Some(sink);
         // Room for the checkpoint: records of an earlier sink that were never drained go.
-        if ring.free.is_empty() {
+        if ring.hot.is_empty() && ring.free.is_empty() {
             while let Some(mut slot) = ring.ready.pop() {
                 slot.event = Event::Plan;
-                let _ = ring.free.push(slot);
+                ring.put_back(slot);
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -356,7 +374,7 @@ impl Trail {
             // Let go of a checkpoint's or policy's heap data now, not at the slot's reuse.
             let event = std::mem::replace(&mut slot.event, Event::Plan);
             write_line(&mut drain.line, &line(&event, &slot.plan));
-            let _ = ring.free.push(slot);
+            ring.put_back(slot);
             sink.write(&drain.line);
             written += 1;
         }
