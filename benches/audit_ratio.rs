@@ -20,11 +20,7 @@ const BATCH: usize = 32;
 const BATCHES: usize = 20_000;
 
 fn attached(capacity: usize) -> Router {
-    let router = common::router(ROUTES);
-    router
-        .attach_audit(Box::new(|_: &[u8]| {}), capacity)
-        .expect("capacity in range");
-    router
+    common::audited_router(ROUTES, capacity)
 }
 
 fn main() {

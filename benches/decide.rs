@@ -395,27 +395,18 @@ fn audit(c: &mut Criterion) {
     group.bench_function("plan_8/no_sink", |b| {
         b.iter(|| keep(plain.plan(black_box(&request))))
     });
-    let audited = common::router(ROUTES);
-    audited
-        .attach_audit(Box::new(|_: &[u8]| {}), 2 * AUDIT_STRETCH as usize)
-        .expect("capacity in range");
+    let audited = common::audited_router(ROUTES, 2 * AUDIT_STRETCH as usize);
     group.bench_function("plan_8/sink", |b| {
         b.iter_custom(|iters| audited_plans(&audited, &request, iters, AUDIT_STRETCH))
     });
     group.bench_function("plan_8/sink_drained_often", |b| {
         b.iter_custom(|iters| audited_plans(&audited, &request, iters, SMALL_STRETCH))
     });
-    let small = common::router(ROUTES);
-    small
-        .attach_audit(Box::new(|_: &[u8]| {}), 2 * SMALL_STRETCH as usize)
-        .expect("capacity in range");
+    let small = common::audited_router(ROUTES, 2 * SMALL_STRETCH as usize);
     group.bench_function("plan_8/sink_small_ring", |b| {
         b.iter_custom(|iters| audited_plans(&small, &request, iters, SMALL_STRETCH))
     });
-    let stalled = common::router(ROUTES);
-    stalled
-        .attach_audit(Box::new(|_: &[u8]| {}), 64)
-        .expect("capacity in range");
+    let stalled = common::audited_router(ROUTES, 64);
     for _ in 0..64 {
         stalled.plan(&request);
     }

@@ -266,20 +266,14 @@ fn updates_beside_a_planning_reader_recycle_buffers() {
     );
 }
 
-/// A sink that keeps nothing: the audit ring is never drained while measuring, so its pushes
-/// fill it and then take the drop path; neither may touch the heap.
-fn audited(router: &sosroute::Router, capacity: usize) {
-    router
-        .attach_audit(Box::new(|_: &[u8]| {}), capacity)
-        .expect("capacity in range");
-    router.drain_audit();
-}
+// With a sink that keeps nothing: the audit ring is never drained while measuring, so its
+// pushes fill it and then take the drop path; neither may touch the heap.
 
 #[test]
 fn plan_with_an_audit_sink_does_not_allocate() {
-    let router = common::router(8);
     // Room for the first ROUNDS records, none for the second ROUNDS: both paths measured.
-    audited(&router, ROUNDS as usize);
+    let router = common::audited_router(8, ROUNDS as usize);
+    router.drain_audit();
     let request = common::request(1, common::NOW);
     let (events, _) = heap_events(|| {
         for i in 0..2 * ROUNDS {
@@ -298,8 +292,8 @@ fn plan_with_an_audit_sink_does_not_allocate() {
 
 #[test]
 fn audited_call_session_and_updates_do_not_allocate() {
-    let router = common::router(8);
-    audited(&router, 2 * ROUNDS as usize);
+    let router = common::audited_router(8, 2 * ROUNDS as usize);
+    router.drain_audit();
     assert_eq!(full_fallback(&router, 0, 8), 8);
     router.observe(common::one_observation(0)).unwrap();
     router.update(&[common::one_observation(1)]).unwrap();
