@@ -5,7 +5,7 @@
 //! Run: `cargo bench --bench decide`; summarise: `python3 benches/table.py`.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use sosroute::ffi::sos_call_request;
@@ -359,9 +359,86 @@ fn baseline(c: &mut Criterion) {
     group.finish();
 }
 
+/// Records per timed stretch of the audit benches: half the ring, so a drain between stretches
+/// (not timed) keeps every push on the success path.
+const AUDIT_STRETCH: u64 = 512;
+/// The same with a small ring (a handset's: 64 records, drained twice as often as it fills), and
+/// with the large ring drained as often (a logging thread that keeps up).
+const SMALL_STRETCH: u64 = 32;
+
+/// Times `iters` plans on `router` in stretches of `stretch`, draining its audit ring (untimed)
+/// before each.
+fn audited_plans(router: &Router, request: &CallRequest, iters: u64, stretch: u64) -> Duration {
+    let mut timed = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(stretch);
+        router.drain_audit();
+        let start = Instant::now();
+        for _ in 0..n {
+            keep(router.plan(black_box(request)));
+        }
+        timed += start.elapsed();
+        left -= n;
+    }
+    timed
+}
+
+/// `plan` with no audit sink, with one attached (drained between timed stretches: every record
+/// is queued), and with a stalled one (never drained: every record is dropped and counted), in
+/// one run so their ratio means something; then what a drain costs per plan record, serialised
+/// to a JSON line for a sink that discards it.
+fn audit(c: &mut Criterion) {
+    let mut group = c.benchmark_group("audit");
+    let request = common::request(1, common::NOW);
+    let plain = common::router(ROUTES);
+    group.bench_function("plan_8/no_sink", |b| {
+        b.iter(|| keep(plain.plan(black_box(&request))))
+    });
+    let audited = common::audited_router(ROUTES, 2 * AUDIT_STRETCH as usize);
+    group.bench_function("plan_8/sink", |b| {
+        b.iter_custom(|iters| audited_plans(&audited, &request, iters, AUDIT_STRETCH))
+    });
+    group.bench_function("plan_8/sink_drained_often", |b| {
+        b.iter_custom(|iters| audited_plans(&audited, &request, iters, SMALL_STRETCH))
+    });
+    let small = common::audited_router(ROUTES, 2 * SMALL_STRETCH as usize);
+    group.bench_function("plan_8/sink_small_ring", |b| {
+        b.iter_custom(|iters| audited_plans(&small, &request, iters, SMALL_STRETCH))
+    });
+    let stalled = common::audited_router(ROUTES, 64);
+    for _ in 0..64 {
+        stalled.plan(&request);
+    }
+    group.bench_function("plan_8/stalled_sink", |b| {
+        b.iter(|| keep(stalled.plan(black_box(&request))))
+    });
+    assert!(stalled.audit_dropped() > 0, "the stalled ring dropped");
+    audited.drain_audit();
+    group.bench_function("drain_per_plan_record", |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(AUDIT_STRETCH);
+                for _ in 0..n {
+                    audited.plan(&request);
+                }
+                let start = Instant::now();
+                let written = audited.drain_audit();
+                timed += start.elapsed();
+                assert_eq!(written as u64, n, "one line per queued plan");
+                left -= n;
+            }
+            timed
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = plan_vs_routes, session, update, path, wire, writer_storm, baseline
+    targets = plan_vs_routes, session, update, path, wire, writer_storm, audit, baseline
 }
 criterion_main!(benches);

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Instructions per hot-path operation, counted by callgrind (stable on a noisy machine):
 # (instructions for 2n operations - instructions for n) / n, so set-up cost cancels out.
-# Usage: benches/icount.sh [plan|next_attempt|observe ...]   (default: all three, 8 routes)
+# Usage: benches/icount.sh [plan|plan_audited|next_attempt|observe ...]   (default: plan,
+# next_attempt, observe; 8 routes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=10000
+n=${N:-10000}
 routes=${ROUTES:-8}
 bin=$(cargo bench --bench icount --no-run --message-format=json 2>/dev/null \
     | python3 -c 'import json,sys

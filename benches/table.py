@@ -23,6 +23,10 @@ RATIOS = [
     ("naive plan under writer storm / sosroute plan under writer storm", "naive/plan_8/storm", "writer_storm/plan_8/storm"),
     ("naive plan under writer storm / naive plan idle", "naive/plan_8/storm", "naive/plan_8"),
     ("plan 16 routes / plan 8 routes", "plan/routes/16", "plan/routes/8"),
+    ("plan with an audit sink / plan without (8 routes; bound 1.5)", "audit/plan_8/sink", "audit/plan_8/no_sink"),
+    ("plan with an audit sink drained often / plan without (8 routes; bound 1.5)", "audit/plan_8/sink_drained_often", "audit/plan_8/no_sink"),
+    ("plan with an audit sink, ring of 64 / plan without (8 routes; bound 1.5)", "audit/plan_8/sink_small_ring", "audit/plan_8/no_sink"),
+    ("plan with a stalled audit sink / plan without (8 routes; bound 1.5)", "audit/plan_8/stalled_sink", "audit/plan_8/no_sink"),
     # Printed once the C ABI path is benched next to the Rust one.
     ("C path / Rust path (8 routes)", "path/c/plan_8", "path/rust/plan_8"),
 ]

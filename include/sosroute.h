@@ -739,6 +739,15 @@ typedef struct sos_plan sos_plan;
 typedef struct sos_router sos_router;
 
 /**
+ * Receives one audit record: `line` is `len` bytes of JSON (one object, no line break),
+ * followed by a NUL not counted in `len`. It is valid only during the call. Called only from
+ * `sos_router_audit_drain`, on the thread that calls it, with the `user` pointer given to
+ * `sos_router_audit_attach`; it may block (write a file, a socket) and must not call back into
+ * the same router's audit functions.
+ */
+typedef void (*sos_audit_fn)(void *user, const char *line, size_t len);
+
+/**
  * One attempt of a plan, filled in by the library. Set `struct_size` to `sizeof(sos_attempt)`
  * before the call; it is left as it was.
  */
@@ -1045,6 +1054,61 @@ const char *sos_status_name(uint32_t status);
  * `buf` is NULL or writable for `len` bytes; `needed` is NULL or writable.
  */
 sos_status sos_last_error(char *buf, size_t len, size_t *needed);
+
+/**
+ * Starts the audit trail of `router`: from now on every policy change, update batch, decision,
+ * attempt and outcome is queued as a record for `callback`, in a ring of `capacity` records
+ * (1 to 65536; 1024 is a good start) allocated now. The first attach fixes the ring's size. The
+ * first record is a checkpoint of the state and policy in force.
+ *
+ * Records reach `callback` only inside `sos_router_audit_drain`, which the host calls from a
+ * thread of its own: deciding never waits on the callback, never allocates for it, and never
+ * serialises. When the ring is full, records are dropped and counted
+ * (`sos_router_audit_dropped`). Replaces a callback attached before (the old one is not called
+ * again). `SOS_ERR_INVALID_ARG` for a capacity out of range or different from the ring's;
+ * nothing changes then.
+ *
+ * # Safety
+ * `router` is NULL or live; `callback` is NULL or a function as `sos_audit_fn` describes;
+ * `user` is whatever `callback` expects, valid until the callback is replaced, detached or the
+ * router freed.
+ */
+sos_status sos_router_audit_attach(const struct sos_router *router,
+                                   sos_audit_fn callback,
+                                   void *user,
+                                   size_t capacity);
+
+/**
+ * Stops the audit trail: the callback is not called again and its `user` pointer may be
+ * freed once this returns. Records still queued are not delivered: drain first. A router with
+ * no callback is left as it is.
+ *
+ * # Safety
+ * `router` is NULL or live.
+ */
+sos_status sos_router_audit_detach(const struct sos_router *router);
+
+/**
+ * Hands every queued audit record to the callback, one call per record, on the calling
+ * thread; `*written_out` (may be NULL) is how many. Records queued while it runs wait for the
+ * next drain. Call it as often as the log should be fresh (a few times a second is plenty for a
+ * handset; a PSAP with a ring of 1024 and a busy hour, more often). After dropped records it
+ * delivers a `dropped` record, and, if a state record was among them, a new checkpoint, so
+ * `sosroute audit replay` knows what it cannot re-derive. Drains of one router are serialised.
+ *
+ * # Safety
+ * `router` is NULL or live; `written_out` is NULL or writable.
+ */
+sos_status sos_router_audit_drain(const struct sos_router *router, size_t *written_out);
+
+/**
+ * How many audit records were dropped since the router was created because the ring was full
+ * (drains did not keep up).
+ *
+ * # Safety
+ * `router` is NULL or live; `dropped_out` is NULL or writable.
+ */
+sos_status sos_router_audit_dropped(const struct sos_router *router, uint64_t *dropped_out);
 
 /**
  * Frees a call session. NULL is a no-op.

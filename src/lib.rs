@@ -29,6 +29,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 #[cfg(feature = "capi")]
 #[allow(unsafe_code)]
 pub mod ffi;
@@ -48,6 +49,7 @@ pub mod state;
 pub mod text;
 pub mod wire;
 
+pub use audit::{AuditError, AuditSink};
 pub use identity::PolicyHash;
 pub use observation::{
     ComponentId, Fact, FactKind, Observation, Outcome, PsapId, PsapState, RadioState, RejectCause,

@@ -235,6 +235,16 @@ impl RouteSet {
         RouteSet(u32::MAX.checked_shr(32 - n as u32).unwrap_or(0))
     }
 
+    /// The set whose bit `i` says whether the route at index `i` is in it.
+    pub fn from_bits(bits: u32) -> RouteSet {
+        RouteSet(bits)
+    }
+
+    /// Bit `i` says whether the route at index `i` is in the set.
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
     /// Whether the route at `index` is in the set.
     pub fn contains(self, index: usize) -> bool {
         index < 32 && self.0 & (1 << index) != 0

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use thiserror::Error;
 
+use crate::audit::{AuditError, AuditSink, Trail};
 use crate::observation::{ComponentId, Observation, Outcome, Subject};
 use crate::plan::{Attempt, Plan};
 use crate::planner::{self, Constraints, Rankings};
@@ -120,6 +121,8 @@ struct Shared {
     probation: Mutex<Tracker>,
     /// The version on probation, 0 for none: a report checks it without a lock.
     on_probation: AtomicU64,
+    /// The audit trail: a bounded ring decisions push to, drained by the embedder.
+    audit: Trail,
 }
 
 /// Decides how emergency calls should go. Cheap to clone (clones share state).
@@ -165,6 +168,7 @@ impl Router {
                 }),
                 probation: Mutex::new(Tracker::new(1)),
                 on_probation: AtomicU64::new(0),
+                audit: Trail::default(),
             }),
         }
     }
@@ -215,11 +219,11 @@ impl Router {
         policy.set_version(version);
         let current = self.shared.current.load_full();
         let snapshot = current.snapshot.remap(&current.policy, &policy);
-        self.shared.current.store(Arc::new(Published::new(
-            snapshot,
-            Arc::new(policy),
-            current.clock_ms,
-        )));
+        let policy = Arc::new(policy);
+        self.shared.audit.policy(&policy, snapshot.epoch);
+        self.shared
+            .current
+            .store(Arc::new(Published::new(snapshot, policy, current.clock_ms)));
         // The old buffers hold a stale policy and state laid out for it: drop them.
         writer.spares = [None, None];
         version
@@ -316,14 +320,21 @@ impl Router {
     {
         self.publish(|next| {
             let (mut components, mut routes) = (ComponentSet::default(), RouteSet::default());
+            let mut audit =
+                (self.shared.audit).batch(next.snapshot.epoch + 1, next.policy.version());
             for (index, update) in updates.into_iter().enumerate() {
                 if index >= MAX_BATCH {
+                    audit.reject();
                     return Err(UpdateError::BatchTooLarge {
                         index,
                         max: MAX_BATCH,
                     });
                 }
-                next.snapshot.apply(&update, index, &next.policy)?;
+                if let Err(e) = next.snapshot.apply(&update, index, &next.policy) {
+                    audit.reject();
+                    return Err(e);
+                }
+                audit.push(update);
                 next.clock_ms = next.clock_ms.max(update.at_ms());
                 // Applied, so its component or route is the policy's.
                 match update {
@@ -340,6 +351,7 @@ impl Router {
                     }
                 }
             }
+            audit.finish();
             Ok((components, routes))
         })
     }
@@ -426,6 +438,7 @@ impl Router {
     pub fn plan(&self, request: &CallRequest) -> Plan {
         let current = self.shared.current.load();
         let plan = plan_on(&current, request, request.now_ms, &Constraints::default());
+        self.shared.audit.plan(&plan, None);
         // Let the state go before the plan is moved out: the guard's atomic release drains the
         // stores that built the plan, so the move then reads them from cache instead of
         // stalling on them.
@@ -444,6 +457,50 @@ impl Router {
             request.now_ms,
             &Constraints::default(),
         );
+        self.shared.audit.plan(plan, None);
+    }
+
+    /// Starts the audit trail: from now on every policy change, update batch, decision, attempt
+    /// and outcome is queued as a record for `sink`, in a ring of `capacity` records allocated
+    /// now (the first attach fixes its size). The first record is a checkpoint of the state and
+    /// policy in force. Records reach the sink only when [`Router::drain_audit`] is called;
+    /// when the ring is full they are dropped and counted ([`Router::audit_dropped`]). Replaces
+    /// a sink attached before. On error nothing changes.
+    pub fn attach_audit(
+        &self,
+        sink: Box<dyn AuditSink>,
+        capacity: usize,
+    ) -> Result<(), AuditError> {
+        // Under the writer lock: no state change slips between the checkpoint and the records
+        // that follow it.
+        let _writer = self.shared.writer.lock();
+        let current = self.shared.current.load();
+        let checkpoint = (current.snapshot.clone(), Arc::clone(&current.policy));
+        self.shared.audit.attach(sink, capacity, checkpoint)
+    }
+
+    /// Stops the audit trail and returns the sink. Records still queued reach no sink: call
+    /// [`Router::drain_audit`] first.
+    pub fn detach_audit(&self) -> Option<Box<dyn AuditSink>> {
+        self.shared.audit.detach()
+    }
+
+    /// Hands every queued audit record to the sink as one JSON line each, on the calling thread,
+    /// and returns how many lines were written. Call it from a thread of your own, as often as
+    /// the log should be fresh: it is the only place the audit trail serialises, allocates or
+    /// waits on the sink. After dropped records it writes a `dropped` line, and, if a state
+    /// record was among them, a new checkpoint (see [`crate::audit`]).
+    pub fn drain_audit(&self) -> usize {
+        self.shared.audit.drain(|| {
+            let current = self.shared.current.load();
+            (current.snapshot.clone(), Arc::clone(&current.policy))
+        })
+    }
+
+    /// Audit records dropped because the ring was full (the sink was not drained fast enough),
+    /// since the router was created.
+    pub fn audit_dropped(&self) -> u64 {
+        self.shared.audit.dropped()
     }
 
     /// Records how an attempt of a call session ended, with its timing, so that other calls
@@ -451,6 +508,7 @@ impl Router {
     /// whose ids those are; `None` if the policy in force does not declare the route.
     fn record_attempt(
         &self,
+        call_id: u64,
         route: RouteId,
         outcome: Outcome,
         at_ms: u64,
@@ -470,6 +528,8 @@ impl Router {
                 next.snapshot
                     .record_attempt(index, outcome, at_ms, Some(timing), &next.policy);
             blamed = Some((set, next.policy.version(), seen_failing));
+            let at = (next.snapshot.epoch + 1, next.policy.version());
+            (self.shared.audit).outcome(call_id, route, outcome, at_ms, timing, at);
             next.clock_ms = next.clock_ms.max(at_ms);
             let mut routes = RouteSet::default();
             routes.insert(index);
@@ -644,13 +704,10 @@ impl CallSession {
         }
         let mut delay_ms = 0;
         loop {
-            let plan = plan_on(
-                &current,
-                &self.request,
-                now_ms + delay_ms,
-                &self.constraints(remaining - delay_ms),
-            );
+            let constraints = self.constraints(remaining - delay_ms);
+            let plan = plan_on(&current, &self.request, now_ms + delay_ms, &constraints);
             if let Some(&attempt) = plan.attempts.first() {
+                (self.router.shared.audit).plan(&plan, Some((&constraints, delay_ms)));
                 let attempt = Attempt {
                     delay_ms,
                     ..attempt
@@ -723,9 +780,13 @@ impl CallSession {
         let sample = self.probation_sample(attempt.route, outcome, now_ms);
         // A route the policy in force no longer declares has no breaker to feed and blames
         // nothing; the call still goes on, so that is not the caller's concern.
-        let blamed = self
-            .router
-            .record_attempt(attempt.route, outcome, now_ms, timing);
+        let blamed = self.router.record_attempt(
+            self.request.call_id,
+            attempt.route,
+            outcome,
+            now_ms,
+            timing,
+        );
         let baseline = match blamed {
             Some((_, version, false)) if version == self.policy_version => {
                 Some(!outcome.is_connected())

@@ -139,7 +139,7 @@ pub enum Breaker {
 }
 
 /// Outcome history of one route or component.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     /// Failures since the last success.
     pub consecutive_failures: u16,
@@ -228,7 +228,7 @@ impl Health {
 }
 
 /// A fact with the time it was observed, and when the slot last stopped being negative.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamped {
     /// The fact.
     pub fact: Fact,
@@ -262,7 +262,7 @@ fn verdict(fact: &Fact) -> Option<Evidence> {
 }
 
 /// Observed facts and outcome history of one component.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComponentState {
     slots: [Option<Stamped>; FactKind::COMPONENT_SLOTS],
     /// Outcome history of attempts through the component.
@@ -606,7 +606,7 @@ impl Views {
 }
 
 /// Facts about one PSAP.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PsapFacts {
     /// The PSAP.
     pub id: PsapId,
@@ -618,7 +618,11 @@ pub struct PsapFacts {
 }
 
 /// An immutable view of the whole reachability state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serialised (in audit checkpoints) as its tables up to their last entry that is not a
+/// default one, so an empty slot costs nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "SnapshotRepr", try_from = "SnapshotRepr")]
 pub struct Snapshot {
     /// Incremented by every applied batch.
     pub epoch: u64,
@@ -626,6 +630,64 @@ pub struct Snapshot {
     routes: [Health; MAX_ROUTES],
     psaps: [PsapFacts; MAX_PSAPS],
     psap_count: usize,
+}
+
+/// A [`Snapshot`] as serialised: its tables without their trailing default entries.
+#[derive(Serialize, Deserialize)]
+struct SnapshotRepr {
+    epoch: u64,
+    components: Vec<ComponentState>,
+    routes: Vec<Health>,
+    psaps: Vec<PsapFacts>,
+}
+
+/// `table` up to its last entry that is not a default one.
+fn used<T: Copy + Default + PartialEq>(table: &[T]) -> Vec<T> {
+    let end = table
+        .iter()
+        .rposition(|e| *e != T::default())
+        .map_or(0, |i| i + 1);
+    table[..end].to_vec()
+}
+
+/// Fills `table` from `entries`, refusing more than it holds.
+fn fill_table<T: Copy>(table: &mut [T], entries: &[T], name: &str) -> Result<(), String> {
+    if entries.len() > table.len() {
+        return Err(format!(
+            "{} {name} entries, at most {} fit",
+            entries.len(),
+            table.len()
+        ));
+    }
+    table[..entries.len()].copy_from_slice(entries);
+    Ok(())
+}
+
+impl From<Snapshot> for SnapshotRepr {
+    fn from(s: Snapshot) -> SnapshotRepr {
+        SnapshotRepr {
+            epoch: s.epoch,
+            components: used(&s.components),
+            routes: used(&s.routes),
+            psaps: s.psaps[..s.psap_count].to_vec(),
+        }
+    }
+}
+
+impl TryFrom<SnapshotRepr> for Snapshot {
+    type Error = String;
+
+    fn try_from(r: SnapshotRepr) -> Result<Snapshot, String> {
+        let mut s = Snapshot {
+            epoch: r.epoch,
+            psap_count: r.psaps.len(),
+            ..Snapshot::default()
+        };
+        fill_table(&mut s.components, &r.components, "component")?;
+        fill_table(&mut s.routes, &r.routes, "route")?;
+        fill_table(&mut s.psaps, &r.psaps, "PSAP")?;
+        Ok(s)
+    }
 }
 
 impl Default for Snapshot {

@@ -265,3 +265,52 @@ fn updates_beside_a_planning_reader_recycle_buffers() {
         "{UPDATES} updates beside a planning reader made {events} heap events"
     );
 }
+
+// With a sink that keeps nothing: the audit ring is never drained while measuring, so its
+// pushes fill it and then take the drop path; neither may touch the heap.
+
+#[test]
+fn plan_with_an_audit_sink_does_not_allocate() {
+    // Room for the first ROUNDS records, none for the second ROUNDS: both paths measured.
+    let router = common::audited_router(8, ROUNDS as usize);
+    router.drain_audit();
+    let request = common::request(1, common::NOW);
+    let (events, _) = heap_events(|| {
+        for i in 0..2 * ROUNDS {
+            let plan = router.plan(&request.with_psap(sosroute::PsapId(i as u32 % 3)));
+            assert!(!plan.attempts.is_empty());
+        }
+    });
+    assert_eq!(router.audit_dropped(), ROUNDS);
+    assert_eq!(
+        events,
+        0,
+        "{} audited plans made {events} heap events",
+        2 * ROUNDS
+    );
+}
+
+#[test]
+fn audited_call_session_and_updates_do_not_allocate() {
+    let router = common::audited_router(8, 2 * ROUNDS as usize);
+    router.drain_audit();
+    assert_eq!(full_fallback(&router, 0, 8), 8);
+    router.observe(common::one_observation(0)).unwrap();
+    router.update(&[common::one_observation(1)]).unwrap();
+    let (events, _) = heap_events(|| {
+        for call in 1..=ROUNDS / 10 {
+            full_fallback(&router, call, 8);
+        }
+        for tick in 2..2 + ROUNDS {
+            router.observe(common::one_observation(tick)).unwrap();
+        }
+    });
+    assert!(
+        router.audit_dropped() > 0,
+        "the ring filled up: drops measured too"
+    );
+    assert_eq!(
+        events, 0,
+        "audited calls and updates made {events} heap events"
+    );
+}

@@ -127,6 +127,15 @@ pub fn router(routes: usize) -> Router {
     router
 }
 
+/// [`router`] with an audit sink that discards its lines, in a ring of `capacity` records.
+pub fn audited_router(routes: usize, capacity: usize) -> Router {
+    let router = router(routes);
+    router
+        .attach_audit(Box::new(|_: &[u8]| {}), capacity)
+        .expect("capacity in range");
+    router
+}
+
 /// A voice 911 call at `now_ms` from a caller with every capability.
 pub fn request(call_id: u64, now_ms: u64) -> CallRequest {
     CallRequest::new(call_id, "911", Media::Voice, Capabilities::ALL, now_ms)

@@ -104,6 +104,14 @@ fn secret_key(u: &mut Unstructured) -> Result<sosroute::SecretKey> {
     ))
 }
 
+/// The audit callback: each line is `len` bytes of JSON followed by a NUL.
+unsafe extern "C" fn audit_line(_user: *mut std::ffi::c_void, line: *const c_char, len: usize) {
+    // SAFETY: the library hands `len` bytes and a NUL.
+    let bytes = unsafe { std::slice::from_raw_parts(line.cast::<u8>(), len + 1) };
+    assert_eq!(bytes[len], 0, "an audit line is NUL-terminated");
+    serde_json::from_slice::<serde_json::Value>(&bytes[..len]).expect("an audit line is JSON");
+}
+
 fn run(u: &mut Unstructured) -> Result<()> {
     let mut router: *mut sos_router = null_mut();
     // SAFETY: valid pointers; on failure (a bad policy text) the plain constructor is used.
@@ -157,7 +165,7 @@ fn run(u: &mut Unstructured) -> Result<()> {
         // SAFETY (every call below): each pointer is NULL or valid for what the library reads
         // and writes; buffer lengths never exceed the memory handed over.
         unsafe {
-            match u.int_in_range(0..=19)? {
+            match u.int_in_range(0..=20)? {
                 0 | 1 => {
                     let req = request(u, &dialled)?;
                     let mut out: *mut sos_plan = null_mut();
@@ -388,6 +396,36 @@ fn run(u: &mut Unstructured) -> Result<()> {
                         signature.len(),
                         &mut version,
                     ));
+                }
+                20 => {
+                    // The audit trail: attached (a ring of 0 or more slots; every line the
+                    // callback sees must be NUL-terminated JSON), drained, counted, detached.
+                    match u.int_in_range(0..=3)? {
+                        0 => {
+                            let callback = if u.ratio(1, 8)? {
+                                None
+                            } else {
+                                Some(audit_line as unsafe extern "C" fn(_, _, _))
+                            };
+                            check(sos_router_audit_attach(
+                                r,
+                                callback,
+                                null_mut(),
+                                u.int_in_range(0..=300)?,
+                            ));
+                        }
+                        1 => {
+                            let mut written = 0usize;
+                            check(sos_router_audit_drain(r, &mut written));
+                        }
+                        2 => {
+                            let mut dropped = 0u64;
+                            check(sos_router_audit_dropped(r, &mut dropped));
+                        }
+                        _ => {
+                            check(sos_router_audit_detach(r));
+                        }
+                    }
                 }
                 13 => {
                     if !plans.is_empty() {

@@ -14,11 +14,12 @@ const HELP: &str = "\
 sosroute — per-call routing of 911 calls; outage replay and policy checks
 
 USAGE:
-    sosroute replay SCENARIO... [--policy FILE] [--json OUT] [--svg OUT]
+    sosroute replay SCENARIO... [--policy FILE] [--json OUT] [--svg OUT] [--audit LOG]
+    sosroute audit replay LOG [--call ID]
     sosroute check-policy FILE
     sosroute generate --seed N [--calls K]
     sosroute worlds [--count N] [--from SEED] [--calls K] [--worst M] [--policy FILE] [--svg OUT]
-    sosroute preview-policy CANDIDATE [--policy CURRENT] [--tolerance POINTS] --against SCENARIO...
+    sosroute preview-policy CANDIDATE [--policy CURRENT] [--tolerance POINTS] --against (SCENARIO | AUDIT.jsonl)...
     sosroute keygen OUT_SECRET OUT_PUBLIC
     sosroute sign-policy POLICY --key SECRET > POLICY.sig
     sosroute verify-policy POLICY --sig POLICY.sig --pub PUBLIC
@@ -30,14 +31,25 @@ COMMANDS:
                   the comparison table. A scenario with [[policy_change]] also shows each
                   change's probation (kept, or rolled back when and why) and sosroute with
                   probation off.
+    audit replay  Re-derive every decision recorded in the audit log LOG (JSON lines from
+                  Router::drain_audit / sos_router_audit_drain, or replay --audit): rebuild the
+                  state from its checkpoints and state records, plan each recorded request again
+                  on the state it read, and compare. Exit status 1, listing them, if any
+                  decision differs or cannot be re-derived (records dropped before it).
+                  With --call ID, first print that call's story: each decision explained as
+                  re-derived, each attempt's outcome and timing.
     check-policy  Validate a policy file (TOML, or JSON by .json extension); print \"ok\", its
                   SHA-256 identity and a summary, or the field that is wrong.
     preview-policy  Replay each SCENARIO through sosroute under CURRENT (default: the shipped
                   policy) and CANDIDATE, side by side (connected %, p50/p95), and plan a fixed
                   corpus of requests (every media x capability combination, a few states) under
-                  both, counting changed decisions with examples. Exit status 1, with the
-                  reason, if under CANDIDATE a voice request gets no attempt or a scenario
-                  connects more than POINTS (default 0.5) percentage points fewer calls.
+                  both, counting changed decisions with examples. An AUDIT.jsonl file (an audit
+                  log: `replay --audit`, Router::drain_audit) is a corpus of recorded decisions:
+                  each is planned again on the state it read, under the policy it was made with
+                  and under CANDIDATE, and the changes are counted the same way. Exit status 1,
+                  with the reason, if under CANDIDATE a voice request (of the corpus or of a
+                  log) gets no attempt or a scenario connects more than POINTS (default 0.5)
+                  percentage points fewer calls.
     keygen        Make an Ed25519 key pair for signing policies: the secret key to OUT_SECRET
                   (mode 0600; keep it offline), the public key to OUT_PUBLIC (give it to the
                   routers). Refuses to overwrite a file.
@@ -59,6 +71,8 @@ OPTIONS (replay):
     --json OUT     Also write the reports as JSON (byte-identical for the same seed).
     --svg OUT      Also write the chart. With several scenarios, one file per scenario:
                    OUT's stem, a dash and the scenario name.
+    --audit LOG    Also write the audit trail of every router of the sosroute strategy to LOG
+                   as JSON lines (for `sosroute audit replay`).
 
 OPTIONS (generate, worlds):
     --seed N       The world's seed (generate; required).
@@ -114,6 +128,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
             Ok(())
         }
         Some("replay") => replay(&args[1..]),
+        Some("audit") => audit(&args[1..]),
         Some("check-policy") => check_policy(&args[1..]),
         Some("generate") => generate(&args[1..]),
         Some("worlds") => worlds(&args[1..]),
@@ -256,7 +271,9 @@ fn preview_policy(args: &[String]) -> Result<(), Failure> {
     }
     let candidate = candidate.ok_or_else(|| usage("preview-policy: needs a CANDIDATE policy"))?;
     if scenarios.is_empty() {
-        return Err(usage("preview-policy: needs --against SCENARIO..."));
+        return Err(usage(
+            "preview-policy: needs --against SCENARIO... or AUDIT.jsonl...",
+        ));
     }
     let candidate = load_policy(&candidate)?;
     let current = match &current {
@@ -264,10 +281,15 @@ fn preview_policy(args: &[String]) -> Result<(), Failure> {
         None => Policy::us_default(),
     };
     let mut parsed = Vec::with_capacity(scenarios.len());
+    let mut logs = Vec::new();
     for path in &scenarios {
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            logs.push((path.display().to_string(), read(path)?));
+            continue;
+        }
         parsed.push(scenario_at(path, &read(path)?)?);
     }
-    let preview = sim::preview::preview(&current, &candidate, parsed, tolerance)
+    let preview = sim::preview::preview_with_audit(&current, &candidate, parsed, &logs, tolerance)
         .map_err(|e| fail(format!("preview-policy: {e}")))?;
     print!("{}", preview.table());
     if preview.accepted() {
@@ -408,6 +430,7 @@ struct ReplayArgs {
     policy: Option<PathBuf>,
     json: Option<PathBuf>,
     svg: Option<PathBuf>,
+    audit: Option<PathBuf>,
 }
 
 fn parse_replay(args: &[String]) -> Result<ReplayArgs, Failure> {
@@ -416,6 +439,7 @@ fn parse_replay(args: &[String]) -> Result<ReplayArgs, Failure> {
         policy: None,
         json: None,
         svg: None,
+        audit: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -423,6 +447,7 @@ fn parse_replay(args: &[String]) -> Result<ReplayArgs, Failure> {
             "--policy" => &mut out.policy,
             "--json" => &mut out.json,
             "--svg" => &mut out.svg,
+            "--audit" => &mut out.audit,
             "--help" | "-h" => {
                 print!("{HELP}");
                 std::process::exit(0);
@@ -481,10 +506,11 @@ fn replay(args: &[String]) -> Result<(), Failure> {
         }
     };
     let mut reports = Vec::with_capacity(args.scenarios.len());
+    let log = args.audit.as_ref().map(|_| sim::AuditLog::default());
     for path in &args.scenarios {
         let text = read(path)?;
         let scenario = scenario_at(path, &text)?;
-        let report = sim::replay(scenario, &policy, &mut progress)
+        let report = sim::replay_audited(scenario, &policy, &mut progress, log.as_ref())
             .map_err(|e| fail(format!("{}: {e}", path.display())))?;
         if !reports.is_empty() {
             println!();
@@ -502,7 +528,83 @@ fn replay(args: &[String]) -> Result<(), Failure> {
             write(&svg_path(out, r, reports.len() > 1), &sim::svg::chart(r))?;
         }
     }
+    if let (Some(out), Some(log)) = (&args.audit, &log) {
+        std::fs::write(out, &*log.lock()).map_err(|e| fail(format!("{}: {e}", out.display())))?;
+    }
     Ok(())
+}
+
+fn audit(args: &[String]) -> Result<(), Failure> {
+    let (command, file, call) = match args {
+        [command, file] => (command, file, None),
+        [command, file, option, id] if option == "--call" => {
+            let id = id
+                .parse::<u64>()
+                .map_err(|_| usage(format!("audit: --call {id:?}: expected a call id")))?;
+            (command, file, Some(id))
+        }
+        _ => return Err(usage("audit: expected `audit replay LOG [--call ID]`")),
+    };
+    if command != "replay" {
+        return Err(usage(format!(
+            "audit: unknown command {command:?}; expected replay"
+        )));
+    }
+    let path = Path::new(file);
+    let report = sosroute::audit::replay_call(&read(path)?, call)
+        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    if let Some(id) = call {
+        if report.story.is_empty() {
+            println!("call {id}: no record of it in the log");
+        }
+        for line in &report.story {
+            println!("{line}");
+        }
+        println!();
+    }
+    println!(
+        "{}: {} lines, {} checkpoints, {} state records, {} decisions re-derived identically, \
+         {} differ, {} unverifiable, {} records dropped by the router",
+        path.display(),
+        report.lines,
+        report.checkpoints,
+        report.state_records,
+        report.matched,
+        report.mismatches.len(),
+        report.unverifiable.len(),
+        report.dropped
+    );
+    for m in &report.mismatches {
+        let routes = |a: &[sosroute::Attempt]| {
+            a.iter()
+                .map(|a| format!("{}@{}ms", a.route.0, a.timeout_ms))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        println!(
+            "line {}: call {}: {} differs; recorded [{}], re-derived [{}]",
+            m.line,
+            m.call_id,
+            m.field,
+            routes(&m.recorded),
+            routes(&m.replayed)
+        );
+    }
+    if let Some(first) = report.unverifiable.first() {
+        println!(
+            "unverifiable from line {first}: the state those decisions read is not in the log \
+             (records dropped before them)"
+        );
+    }
+    if report.all_match() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{} decisions differ, {} cannot be re-derived",
+            report.mismatches.len(),
+            report.unverifiable.len()
+        )))
+    }
 }
 
 /// `--name VALUE` options of `generate` and `worlds`: each a whole number, at most once.

@@ -14,6 +14,7 @@
 
 #[macro_use]
 mod boundary;
+mod audit;
 mod call;
 mod convert;
 mod plan;
@@ -22,6 +23,7 @@ mod types;
 
 use std::ffi::c_char;
 
+pub use audit::*;
 pub use boundary::sos_status;
 pub use call::*;
 pub use plan::*;

@@ -58,6 +58,7 @@ pub mod world;
 pub use dominance::{dominance, Violation};
 pub use report::Report;
 pub use scenario::{Scenario, ScenarioError};
+pub use strategy::sosroute::AuditLog;
 pub use strategy::Strategy;
 
 use strategy::sosroute::Wiring;
@@ -83,6 +84,9 @@ pub enum SimError {
         /// The policy's name.
         policy: String,
     },
+    /// An audit log given as a corpus cannot be read.
+    #[error("{0}")]
+    Audit(#[from] crate::audit::ReplayError),
     /// A scenario component whose kind differs from the policy's component of that name.
     #[error(
         "line {line}: `component.kind`: component {name:?} is a {scenario} component here \
@@ -164,6 +168,7 @@ pub fn wire(scenario: &Scenario, policy: &Policy) -> Result<Wiring, SimError> {
         history_ms: strategy::sosroute::history_ms(policy),
         changes,
         probation: true,
+        audit: None,
     })
 }
 
@@ -190,7 +195,19 @@ pub fn replay(
     policy: &Policy,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, SimError> {
-    let wiring = wire(&scenario, policy)?;
+    replay_audited(scenario, policy, progress, None)
+}
+
+/// [`replay`], with the audit trail of every router the `sosroute` strategy uses written to
+/// `audit` as JSON lines (`sosroute replay SCENARIO --audit LOG.jsonl`).
+pub fn replay_audited(
+    scenario: Scenario,
+    policy: &Policy,
+    progress: &mut dyn FnMut(&str),
+    audit: Option<&strategy::sosroute::AuditLog>,
+) -> Result<Report, SimError> {
+    let mut wiring = wire(&scenario, policy)?;
+    wiring.audit = audit.cloned();
     let world = World::new(scenario);
     let mut results = Vec::with_capacity(Strategy::ALL.len());
     let mut statuses = Vec::new();

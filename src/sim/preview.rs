@@ -9,6 +9,11 @@
 //! decision that changes is counted by how (first route, order, timers, routes left out), with
 //! examples.
 //!
+//! **Recorded decisions**: every decision of an audit log (`Router::drain_audit`) is planned
+//! again on the state it read, under the policy it was made with and under the candidate (the
+//! state and the call's own history carried over by component and route name, as a policy
+//! install carries them), and the changes are counted the same way.
+//!
 //! A candidate is **refused** if under it any emergency voice request gets no attempt, or any
 //! scenario connects fewer calls than under the current policy by more than the tolerance
 //! (percentage points).
@@ -24,6 +29,7 @@
 //! ```
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -33,7 +39,8 @@ use super::{run, wire, Scenario, SimError, Strategy};
 use crate::identity::PolicyHash;
 use crate::observation::{Fact, Observation, PsapId, RadioState, ServiceState, SignalLevel};
 use crate::plan::Plan;
-use crate::policy::{ComponentKind, Policy};
+use crate::planner::{self, Constraints};
+use crate::policy::{ComponentKind, Policy, MAX_COMPONENTS};
 use crate::request::CallRequest;
 use crate::route::{Capabilities, Media};
 use crate::router::Router;
@@ -126,6 +133,8 @@ pub struct Preview {
     pub scenarios: Vec<ScenarioComparison>,
     /// The decision corpus.
     pub decisions: DecisionChanges,
+    /// The decisions recorded in the audit logs given, if any.
+    pub recorded: Option<DecisionChanges>,
     /// Why the candidate is refused; empty if it is accepted.
     pub refusals: Vec<String>,
 }
@@ -192,6 +201,17 @@ impl Preview {
         for e in &d.examples {
             let _ = writeln!(s, "  {e}");
         }
+        if let Some(d) = &self.recorded {
+            let _ = writeln!(
+                s,
+                "\nrecorded decisions: {} of {} planned differently (first route {}, order {}, \
+                 timers {}, left out {})",
+                d.changed, d.plans, d.first_route, d.order, d.timers, d.left_out
+            );
+            for e in &d.examples {
+                let _ = writeln!(s, "  {e}");
+            }
+        }
         if self.accepted() {
             let _ = writeln!(
                 s,
@@ -223,6 +243,19 @@ pub fn preview(
     scenarios: Vec<Scenario>,
     tolerance_points: f64,
 ) -> Result<Preview, SimError> {
+    preview_with_audit(current, candidate, scenarios, &[], tolerance_points)
+}
+
+/// [`preview`], also re-planning every decision recorded in the audit logs `logs` (name, JSON
+/// lines) under the policy it was made with and under `candidate`. A recorded emergency voice
+/// request that gets no attempt under the candidate refuses it.
+pub fn preview_with_audit(
+    current: &Policy,
+    candidate: &Policy,
+    scenarios: Vec<Scenario>,
+    logs: &[(String, String)],
+    tolerance_points: f64,
+) -> Result<Preview, SimError> {
     let mut refusals = Vec::new();
     let mut comparisons = Vec::with_capacity(scenarios.len());
     for scenario in scenarios {
@@ -241,6 +274,11 @@ pub fn preview(
         comparisons.push(comparison);
     }
     let decisions = compare_decisions(current, candidate, &mut refusals);
+    let recorded = if logs.is_empty() {
+        None
+    } else {
+        Some(compare_recorded(candidate, logs, &mut refusals)?)
+    };
     Ok(Preview {
         current: current.name().to_owned(),
         current_hash: current.hash(),
@@ -249,6 +287,7 @@ pub fn preview(
         tolerance_points,
         scenarios: comparisons,
         decisions,
+        recorded,
         refusals,
     })
 }
@@ -400,6 +439,85 @@ impl Decision {
     }
 }
 
+impl DecisionChanges {
+    /// Counts how decision `b` differs from `a`, keeping an example (described by `what`).
+    fn count(&mut self, a: &Decision, b: &Decision, what: impl FnOnce() -> String) {
+        if a == b {
+            return;
+        }
+        self.changed += 1;
+        let first = a.routes.first() != b.routes.first();
+        let order = a.routes != b.routes;
+        let timers = !order && a.timers != b.timers;
+        self.first_route += usize::from(first);
+        self.order += usize::from(order);
+        self.timers += usize::from(timers);
+        self.left_out += usize::from(a.left_out != b.left_out);
+        if self.examples.len() < EXAMPLES * 3 && (first || self.examples.len() < EXAMPLES) {
+            self.examples
+                .push(format!("{}: {} -> {}", what(), a.summary(), b.summary()));
+        }
+    }
+}
+
+/// Re-plans every decision of `logs` under the policy it was made with and under `candidate`.
+fn compare_recorded(
+    candidate: &Policy,
+    logs: &[(String, String)],
+    refusals: &mut Vec<String>,
+) -> Result<DecisionChanges, SimError> {
+    let mut out = DecisionChanges::default();
+    let mut without_attempt = 0usize;
+    let mut first_without: Option<String> = None;
+    let candidate = Arc::new(candidate.clone());
+    for (name, log) in logs {
+        crate::audit::for_each_decision(log, &mut |d| {
+            let before = planner::plan(d.request, d.snapshot, d.policy, d.now_ms, d.constraints);
+            // The state and the call's own history under the candidate, by name, as an install
+            // carries them over.
+            let snapshot = d.snapshot.remap(d.policy, &candidate);
+            let mut constraints = Constraints {
+                remaining_ms: d.constraints.remaining_ms,
+                failed: d.constraints.failed,
+                ..Constraints::default()
+            };
+            for (i, c) in candidate.components().iter().enumerate() {
+                if let Some(old) = d.policy.component_id(&c.name) {
+                    constraints.blame[i] = d.constraints.blame[old.0 as usize % MAX_COMPONENTS];
+                }
+            }
+            for (i, r) in candidate.routes().iter().enumerate() {
+                if let Some(old) = d.policy.route_index(r.id) {
+                    constraints.tried_ms[i] = d.constraints.tried_ms[old];
+                }
+            }
+            let after = planner::plan(d.request, &snapshot, &candidate, d.now_ms, &constraints);
+            out.plans += 1;
+            let what = || {
+                format!(
+                    "{name} line {}: call {} ({})",
+                    d.line,
+                    d.request.call_id,
+                    d.request.media.name()
+                )
+            };
+            let (a, b) = (Decision::of(&before), Decision::of(&after));
+            if d.request.media == Media::Voice && b.routes.is_empty() {
+                without_attempt += 1;
+                first_without.get_or_insert_with(what);
+            }
+            out.count(&a, &b, what);
+        })?;
+    }
+    if let Some(first) = first_without {
+        refusals.push(format!(
+            "{without_attempt} recorded emergency voice request(s) get no attempt under the \
+             candidate, e.g. {first}"
+        ));
+    }
+    Ok(out)
+}
+
 fn caps_name(caps: Capabilities) -> String {
     let names: Vec<&str> = Capabilities::NAMED
         .iter()
@@ -451,26 +569,7 @@ fn compare_decisions(
                         without_attempt += 1;
                         first_without.get_or_insert_with(what);
                     }
-                    if a == b {
-                        continue;
-                    }
-                    out.changed += 1;
-                    let first = a.routes.first() != b.routes.first();
-                    let order = a.routes != b.routes;
-                    let timers = !order && a.timers != b.timers;
-                    out.first_route += usize::from(first);
-                    out.order += usize::from(order);
-                    out.timers += usize::from(timers);
-                    out.left_out += usize::from(a.left_out != b.left_out);
-                    if out.examples.len() < EXAMPLES * 3 && (first || out.examples.len() < EXAMPLES)
-                    {
-                        out.examples.push(format!(
-                            "{}: {} -> {}",
-                            what(),
-                            a.summary(),
-                            b.summary()
-                        ));
-                    }
+                    out.count(&a, &b, what);
                 }
             }
         }

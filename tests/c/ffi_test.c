@@ -1317,6 +1317,92 @@ static void test_probation(void)
     sos_router_free(router);
 }
 
+/* An audit log kept in memory by the callback. */
+struct audit_log {
+    char *text;
+    size_t len;
+    int lines;
+    int bad;
+};
+
+static void audit_append(void *user, const char *line, size_t len)
+{
+    struct audit_log *log = user;
+    /* One JSON object, NUL-terminated past `len`. */
+    if (len == 0 || line[0] != '{' || line[len - 1] != '}' || line[len] != '\0') {
+        log->bad++;
+    }
+    char *grown = realloc(log->text, log->len + len + 2);
+    if (grown == NULL) {
+        log->bad++;
+        return;
+    }
+    log->text = grown;
+    memcpy(log->text + log->len, line, len);
+    log->len += len;
+    log->text[log->len++] = '\n';
+    log->text[log->len] = '\0';
+    log->lines++;
+}
+
+static void test_audit(void)
+{
+    sos_router *router = NULL;
+    EXPECT(sos_router_new(&router), SOS_OK);
+    struct audit_log log = {NULL, 0, 0, 0};
+    size_t written = 77;
+    uint64_t dropped = 77;
+
+    /* Bad arguments: refused, nothing attached. */
+    EXPECT(sos_router_audit_attach(NULL, audit_append, &log, 4), SOS_ERR_NULL);
+    EXPECT(sos_router_audit_attach(router, NULL, &log, 4), SOS_ERR_NULL);
+    EXPECT(sos_router_audit_attach(router, audit_append, &log, 0), SOS_ERR_INVALID_ARG);
+    CHECK(strstr(last_error(), "out of range") != NULL);
+    EXPECT(sos_router_audit_drain(NULL, &written), SOS_ERR_NULL);
+    EXPECT(sos_router_audit_dropped(router, NULL), SOS_ERR_NULL);
+    CHECK(written == 77);
+    EXPECT(sos_router_audit_drain(router, &written), SOS_OK);
+    CHECK(written == 0 && log.lines == 0);
+
+    /* A ring of 4: the checkpoint, a batch and two plans fill it; the third plan is dropped. */
+    EXPECT(sos_router_audit_attach(router, audit_append, &log, 4), SOS_OK);
+    uint32_t home_ran = 0;
+    EXPECT(sos_router_component_id(router, "home_ran", 8, &home_ran), SOS_OK);
+    sos_observation obs = radio(home_ran, SOS_RADIO_STATE_IN_SERVICE, 0);
+    EXPECT(sos_router_observe(router, &obs, NULL), SOS_OK);
+    for (uint64_t i = 0; i < 3; i++) {
+        sos_call_request request = voice_request(i, 10 + i);
+        sos_plan *plan = NULL;
+        EXPECT(sos_router_plan(router, &request, &plan), SOS_OK);
+        sos_plan_free(plan);
+    }
+    EXPECT(sos_router_audit_dropped(router, &dropped), SOS_OK);
+    CHECK(dropped == 1);
+    CHECK(log.lines == 0); /* nothing reaches the callback before a drain */
+    EXPECT(sos_router_audit_drain(router, &written), SOS_OK);
+    CHECK(written == 5); /* the four records and a `dropped` line */
+    CHECK(log.lines == 5 && log.bad == 0);
+    CHECK(log.text != NULL && strncmp(log.text, "{\"record\":\"checkpoint\"", 22) == 0);
+    CHECK(log.text != NULL && strstr(log.text, "{\"record\":\"plan\"") != NULL);
+    CHECK(log.text != NULL && strstr(log.text, "{\"record\":\"dropped\",\"dropped\":1") != NULL);
+
+    /* The ring's size is fixed by the first attach. */
+    EXPECT(sos_router_audit_attach(router, audit_append, &log, 8), SOS_ERR_INVALID_ARG);
+    CHECK(strstr(last_error(), "holds 4 records") != NULL);
+
+    /* Detached: no more records, no more calls. */
+    EXPECT(sos_router_audit_detach(router), SOS_OK);
+    sos_call_request request = voice_request(9, 100);
+    sos_plan *plan = NULL;
+    EXPECT(sos_router_plan(router, &request, &plan), SOS_OK);
+    sos_plan_free(plan);
+    EXPECT(sos_router_audit_drain(router, NULL), SOS_OK);
+    CHECK(log.lines == 5);
+    EXPECT(sos_router_audit_detach(router), SOS_OK);
+    sos_router_free(router);
+    free(log.text);
+}
+
 int main(void)
 {
     test_versions();
@@ -1343,6 +1429,7 @@ int main(void)
     test_threads();
     test_policy_safety();
     test_probation();
+    test_audit();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

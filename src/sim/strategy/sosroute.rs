@@ -55,6 +55,40 @@ pub struct Wiring {
     /// Whether loaded policies go on probation as they specify (`false`: probation off, to
     /// show what it saved).
     pub probation: bool,
+    /// Where every router's audit trail goes, as JSON lines, if anywhere.
+    pub audit: Option<AuditLog>,
+}
+
+/// An audit log the simulator writes: JSON lines, one router's after another's (each starts
+/// with a checkpoint, so [`crate::audit::replay`] reads them as one log).
+pub type AuditLog = std::sync::Arc<parking_lot::Mutex<Vec<u8>>>;
+
+/// Ring size of a simulated router's audit trail: it is drained after every step of every call,
+/// so it never fills.
+const AUDIT_CAPACITY: usize = 4096;
+
+/// A router for the run, with its audit trail going to the wiring's log.
+fn router_for(policy: &Policy, wiring: &Wiring) -> Router {
+    let router = Router::new(policy.clone());
+    if let Some(log) = &wiring.audit {
+        let log = std::sync::Arc::clone(log);
+        let sink = move |line: &[u8]| {
+            let mut log = log.lock();
+            log.extend_from_slice(line);
+            log.push(b'\n');
+        };
+        router
+            .attach_audit(Box::new(sink), AUDIT_CAPACITY)
+            .expect("AUDIT_CAPACITY is in range");
+    }
+    router
+}
+
+/// Writes what the router's audit trail holds to the log.
+fn drain(router: &Router, wiring: &Wiring) {
+    if wiring.audit.is_some() {
+        router.drain_audit();
+    }
 }
 
 /// The fact a monitor's report becomes.
@@ -297,9 +331,10 @@ pub fn call_per_caller(
     policy: &Policy,
     wiring: &Wiring,
 ) -> CallResult {
-    let router = Router::new(policy.clone());
+    let router = router_for(policy, wiring);
     let (mut call, mut step) = SosCall::start(world, caller, &router, wiring);
     loop {
+        drain(&router, wiring);
         match step {
             Step::Done(result) => return result,
             Step::At(t) => step = call.resume(&router, wiring, t),
@@ -327,7 +362,7 @@ pub fn run_shared(
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
 
-    let router = Router::new(policy.clone());
+    let router = router_for(policy, wiring);
     let mut changes = wiring.changes.iter().peekable();
     let mut statuses = Vec::with_capacity(wiring.changes.len());
     let n = world.callers.len();
@@ -360,6 +395,7 @@ pub fn run_shared(
             }
             Some(call) => call.resume(&router, wiring, t),
         };
+        drain(&router, wiring);
         match step {
             Step::At(next) => {
                 queue.push(Reverse((next, seq, i)));
