@@ -49,6 +49,7 @@ use crate::observation::{Outcome, PsapState};
 use crate::plan::{Attempt, Attempts, LeftOut, LeftOuts, Plan};
 use crate::planner::{self, Constraints};
 use crate::policy::{Policy, PolicyFormat, MAX_COMPONENTS};
+use crate::probation::ProbationStatus;
 use crate::request::CallRequest;
 use crate::route::{RouteId, RouteSet, MAX_ROUTES};
 use crate::state::{Snapshot, Timing, Update};
@@ -127,7 +128,7 @@ pub(crate) struct PlanEvent {
     psap_state: Option<PsapState>,
 }
 
-/// One queued record. Only [`Event::Checkpoint`] and [`Event::Policy`] own heap data, and both
+/// One queued record. Only [`Event::Checkpoint`], [`Event::Policy`] and [`Event::Probation`] own heap data, and all
 /// are queued off the decision path.
 // Variants of different sizes on purpose: an event lives in a pre-allocated slot, and boxing the
 // large ones would allocate on the update path.
@@ -150,6 +151,7 @@ pub(crate) enum Event {
         epoch: u64,
     },
     Outcome(OutcomeEvent),
+    Probation(Box<ProbationStatus>),
     /// A decision: the slot's [`PlanEvent`].
     Plan,
 }
@@ -446,6 +448,13 @@ impl Trail {
         }
     }
 
+    /// Records what probation decided (a rollback), off the decision path.
+    pub(crate) fn probation(&self, status: &ProbationStatus) {
+        if self.is_on() {
+            self.push_state(Event::Probation(Box::new(status.clone())));
+        }
+    }
+
     /// Records a call session's attempt outcome, which leads to `epoch`.
     pub(crate) fn outcome(
         &self,
@@ -626,6 +635,12 @@ pub enum Line {
         /// The epoch it would have published.
         epoch: u64,
     },
+    /// Probation decided a policy change: the rollback (the restoring `policy` record comes
+    /// just before), with both policies, the evidence and the reason.
+    Probation {
+        /// What probation decided and why.
+        status: ProbationStatus,
+    },
     /// How an attempt of a call session ended; leads to `epoch`.
     Outcome {
         /// The call.
@@ -708,6 +723,9 @@ fn line(event: &Event, plan: &PlanEvent) -> Line {
                 updates: updates[..usize::from(*len)].to_vec(),
             },
             Event::Rejected { epoch } => Line::Rejected { epoch: *epoch },
+            Event::Probation(status) => Line::Probation {
+                status: (**status).clone(),
+            },
             Event::Outcome(o) => Line::Outcome {
                 call_id: o.call_id,
                 route: o.route,
@@ -1043,6 +1061,14 @@ fn walk(
                 }
             }
             Line::Rejected { .. } => state.batch.clear(),
+            Line::Probation { status } => {
+                if call_id.is_some() {
+                    report.story.push(format!(
+                        "line {n}: probation {:?} v{}: {}",
+                        status.state, status.candidate_version, status.reason
+                    ));
+                }
+            }
             Line::Outcome {
                 call_id: call,
                 route,

@@ -33,7 +33,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::identity::PolicyHash;
 use crate::plan::Plan;
@@ -79,7 +79,7 @@ pub const DEFAULT_MIN_CALLS: u32 = 20;
 pub const DEFAULT_TOLERANCE_PCT: f64 = 10.0;
 
 /// Attempts and how many of them failed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// Attempts counted.
     pub attempts: u32,
@@ -105,7 +105,7 @@ impl Tally {
 }
 
 /// Where the latest policy change stands. Explicit values: C sees them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
 pub enum ProbationState {
@@ -124,7 +124,7 @@ pub enum ProbationState {
 /// What probation knows about the latest policy change. A status whose state is
 /// [`ProbationState::RolledBack`] or [`ProbationState::Kept`] is the event to audit: it carries
 /// both policies, the evidence and the reason.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbationStatus {
     /// Where it stands.
     pub state: ProbationState,

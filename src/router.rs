@@ -933,10 +933,12 @@ impl Router {
             None
         };
         let mut tracker = self.shared.probation.lock();
-        // An audit sink records the rollback here: `tracker.status(now_ms)` after `rolled_back`
-        // is the whole event (both versions and hashes, the tallies, the reason).
         match restored {
-            Some(restored) => tracker.rolled_back(restored, reason, now_ms),
+            Some(restored) => {
+                tracker.rolled_back(restored, reason, now_ms);
+                // The whole event: both versions and hashes, the tallies, the reason.
+                self.shared.audit.probation(&tracker.status(now_ms));
+            }
             None => tracker.rollback_failed(),
         }
         let on = tracker.on_probation().unwrap_or(0);

@@ -119,6 +119,61 @@ fn the_router_rolls_back_a_policy_without_fallbacks_and_says_why() {
     assert!(router.rollback_policy().is_err());
 }
 
+/// The rollback is an audit record (after the policy record that restores the predecessor), and
+/// the log of the whole story still re-derives every decision.
+#[test]
+fn an_automatic_rollback_is_audited_and_the_log_rederives() {
+    let router = Router::new(Policy::us_default());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let sink_log = std::sync::Arc::clone(&log);
+    router
+        .attach_audit(
+            Box::new(move |line: &[u8]| {
+                let mut log = sink_log.lock().unwrap();
+                log.extend_from_slice(line);
+                log.push(b'\n');
+            }),
+            4096,
+        )
+        .unwrap();
+    let mut t = 1_000;
+    for i in 0..200 {
+        t = call(&router, i, t, i % 4 == 0) + 1_000;
+        router.drain_audit();
+    }
+    let bad = with_voice("no-fallback", r#"["home", "satellite"]"#);
+    let v = router.load_policy(&bad, PolicyFormat::Toml).unwrap();
+    let mut i = 200;
+    while router.policy().version() == v {
+        t = call(&router, i, t, i % 4 == 0) + 1_000;
+        router.drain_audit();
+        i += 1;
+        assert!(i < 400, "not rolled back: {:?}", router.probation());
+    }
+    router.drain_audit();
+    assert_eq!(router.audit_dropped(), 0);
+    let text = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let at = lines
+        .iter()
+        .position(|l| l["record"] == "probation")
+        .expect("a probation record");
+    let status = &lines[at]["status"];
+    assert_eq!(status["state"], "rolled_back");
+    assert_eq!(status["candidate_version"], v);
+    assert_eq!(status["restored_version"], router.policy().version());
+    assert!(status["reason"].as_str().unwrap().contains("failed"));
+    assert_eq!(lines[at - 1]["record"], "policy", "the restoring policy record comes first");
+    assert_eq!(lines[at - 1]["policy_version"], router.policy().version());
+    assert_eq!(lines.iter().filter(|l| l["record"] == "probation").count(), 1);
+    let report = sosroute::audit::replay(&text).unwrap();
+    assert!(report.all_match(), "{:?}", report.mismatches.first());
+    assert!(report.matched >= 400, "{} decisions", report.matched);
+}
+
 #[test]
 fn calls_on_many_threads_roll_back_once_and_never_deadlock() {
     use std::sync::atomic::{AtomicU64, Ordering};
