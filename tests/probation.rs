@@ -166,9 +166,16 @@ fn an_automatic_rollback_is_audited_and_the_log_rederives() {
     assert_eq!(status["candidate_version"], v);
     assert_eq!(status["restored_version"], router.policy().version());
     assert!(status["reason"].as_str().unwrap().contains("failed"));
-    assert_eq!(lines[at - 1]["record"], "policy", "the restoring policy record comes first");
+    assert_eq!(
+        lines[at - 1]["record"],
+        "policy",
+        "the restoring policy record comes first"
+    );
     assert_eq!(lines[at - 1]["policy_version"], router.policy().version());
-    assert_eq!(lines.iter().filter(|l| l["record"] == "probation").count(), 1);
+    assert_eq!(
+        lines.iter().filter(|l| l["record"] == "probation").count(),
+        1
+    );
     let report = sosroute::audit::replay(&text).unwrap();
     assert!(report.all_match(), "{:?}", report.mismatches.first());
     assert!(report.matched >= 400, "{} decisions", report.matched);
