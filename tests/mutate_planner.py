@@ -29,7 +29,7 @@ def mutate(rule):
     if rule=='1':
         sub(P,"        let mut attempt = attempts[index];","        let mut attempt = attempts[index];\n        if attempt.evidence == Evidence::Negative { continue; }")
     elif rule=='2':
-        sub(P,"+ rank_slot(attempts[index].evidence, slow) * 8","+ rank_slot(Evidence::Positive, slow) * 8")
+        sub(P,"+ rank_slot(assessed.attempts[index].evidence, slow) * 8","+ rank_slot(Evidence::Positive, slow) * 8")
     elif rule=='3':
         sub(P,"let (observed, breaker) = (view.observed(now_ms), view.breaker(now_ms));","let (observed, breaker) = (view.observed(now_ms), Breaker::Closed);")
     elif rule=='4':
