@@ -36,6 +36,15 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// All reasons, in value order.
+    pub(crate) const ALL: [Reason; 5] = [
+        Reason::Verified,
+        Reason::Unverified,
+        Reason::Demoted,
+        Reason::Trial,
+        Reason::FailOpen,
+    ];
+
     fn text(self) -> &'static str {
         match self {
             Reason::Verified => "fresh evidence it works",
@@ -69,6 +78,16 @@ pub enum LeftOutReason {
 }
 
 impl LeftOutReason {
+    /// All reasons, in value order.
+    pub(crate) const ALL: [LeftOutReason; 6] = [
+        LeftOutReason::MissingCapability,
+        LeftOutReason::PsapNotTextReady,
+        LeftOutReason::NotPreferred,
+        LeftOutReason::AlreadyFailed,
+        LeftOutReason::OverBudget,
+        LeftOutReason::Unverified,
+    ];
+
     fn text(self) -> &'static str {
         match self {
             LeftOutReason::MissingCapability => "caller lacks",

@@ -123,6 +123,12 @@ pub enum Evidence {
     Negative = 3,
 }
 
+impl Evidence {
+    /// All classes, best first.
+    pub(crate) const ALL: [Evidence; 3] =
+        [Evidence::Positive, Evidence::Unknown, Evidence::Negative];
+}
+
 /// Breaker state of a route or component, derived from its outcome history and `now`. Ordered
 /// from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
