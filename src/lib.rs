@@ -9,6 +9,7 @@
 //!   ([`Router::plan`], [`Router::begin`]). `Send + Sync`; decisions never block or allocate.
 //! - [`CallSession`]: one call, attempt by attempt, learning from each failure.
 //! - [`wire`]: the binary format of state-update batches from another process (`WIRE.md`).
+//! - [`audit`]: the audit trail's records and the replay that re-derives every decision.
 //!
 //! Time is always a parameter (`now_ms`, the caller's monotonic milliseconds): the library reads
 //! no clock, so every decision replays exactly.
@@ -25,6 +26,48 @@
 //! let Next::Attempt(second) = call.next_attempt(first.timeout_ms).unwrap() else { unreachable!() };
 //! assert_ne!(second.route, first.route);
 //! ```
+//!
+//! # The API
+//!
+//! Everything a Rust embedder (a handset telephony stack, PSAP call-handling software) uses is
+//! at the crate root; the modules behind it are private.
+//!
+//! - **Deciding**: [`Router`], [`CallSession`], [`Next`], [`Done`], [`Plan`] (with [`Attempt`],
+//!   [`LeftOut`], [`Reason`], [`LeftOutReason`], [`Guidance`]), [`CallRequest`],
+//!   [`EmergencyService`], [`Capabilities`], [`Media`].
+//! - **What monitors report**: [`Observation`], [`Fact`] and its states ([`RadioState`],
+//!   [`ServiceState`], [`SignalLevel`], [`PsapState`]), [`Outcome`], [`RejectCause`],
+//!   [`Update`] (a batch for [`Router::apply`]), ids ([`ComponentId`], [`PsapId`], [`RouteId`]).
+//! - **What the router knows**, read-only: [`Router::snapshot`] gives a [`Snapshot`] with each
+//!   component's [`ComponentState`] and each route's [`Health`] ([`Evidence`], [`Breaker`]).
+//! - **Policies**: [`Policy`], written as a [`PolicySpec`] (TOML or JSON, [`US_HANDSET_TOML`]
+//!   shipped), compiled into [`Route`]s and [`Component`]s; identified by a [`PolicyHash`],
+//!   signed with [`SecretKey`] / [`PublicKey`] / [`PolicySignature`]; judged on probation
+//!   ([`ProbationStatus`]).
+//! - **Audit**: records ([`PlanRecord`], [`OutcomeRecord`]) and the streaming trail
+//!   ([`AuditSink`], [`Router::attach_audit`]); the [`audit`] module replays a log.
+//! - **Errors**, one per boundary: [`PolicyError`], [`RequestError`], [`UpdateError`],
+//!   [`SessionError`], [`SignatureError`], [`AuditError`], [`NoPreviousPolicy`],
+//!   [`wire::WireError`].
+//! - **Limits**, each refused with an error naming it: [`MAX_ROUTES`], [`MAX_COMPONENTS`],
+//!   [`MAX_BATCH`], [`MAX_PSAPS`], [`MAX_POLICY_LEN`], [`MAX_JURISDICTIONS`], [`MAX_DIALLED_LEN`],
+//!   and the rest of the `MAX_` constants.
+//!
+//! Public modules are kept where the namespace says something: [`wire`] (the wire format of
+//! `WIRE.md`), [`audit`] (log records and replay), `ffi` (the C ABI, feature `capi`, whose
+//! contract is `include/sosroute.h`) and `sim` (feature `sim`).
+//!
+//! ## Stability
+//!
+//! From 1.0 the crate follows semver: the root items, [`wire`], [`audit`] and the C ABI change
+//! incompatibly only in a major release. Public enums and errors are `#[non_exhaustive]` (a new
+//! fact, reason or error variant is not a breaking change) except the closed sets meant to be
+//! matched in full: [`Evidence`], [`Breaker`], [`Next`], [`Subject`], [`ComponentKind`]. Plans
+//! are deterministic for a given request, state and policy, but which plan a policy yields is
+//! behaviour, not API: a minor release may decide better. `sim` is the engine of the `sosroute`
+//! command (outage replay, generated worlds, policy preview): its Rust API serves that command
+//! and the tests and may change in a minor release. Anything `#[doc(hidden)]` (the `__testing`
+//! module) is not API at all.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 // An item of a private module is `pub` only if the crate root re-exports it; the rest is
