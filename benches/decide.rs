@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use sosroute::ffi::sos_call_request;
-use sosroute::policy::JurisdictionSpec;
+use sosroute::JurisdictionSpec;
 use sosroute::{CallRequest, Capabilities, Next, Plan, Policy, PsapId, Router};
 
 mod common;

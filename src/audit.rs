@@ -1117,7 +1117,7 @@ pub fn replay_call(log: &str, call_id: Option<u64>) -> Result<ReplayReport, Repl
 /// A recorded decision with what the planner read, rebuilt from the log: the inputs of
 /// [`planner::plan`].
 #[derive(Debug)]
-pub struct RecordedDecision<'a> {
+pub(crate) struct RecordedDecision<'a> {
     /// 1-based line number of its `plan` record.
     pub line: usize,
     /// The request.
@@ -1134,7 +1134,7 @@ pub struct RecordedDecision<'a> {
 
 /// [`replay`], handing every decision whose state the log rebuilds to `visit` (what
 /// `sosroute preview-policy --against LOG.jsonl` re-plans under a candidate policy).
-pub fn for_each_decision(
+pub(crate) fn for_each_decision(
     log: &str,
     visit: &mut dyn FnMut(RecordedDecision<'_>),
 ) -> Result<ReplayReport, ReplayError> {

@@ -58,7 +58,7 @@ impl PolicyHash {
 
 /// The canonical JSON of a policy spec: sorted keys, no whitespace. This is what
 /// [`PolicyHash::of_spec`] hashes.
-pub fn canonical_json(spec: &PolicySpec) -> String {
+pub(crate) fn canonical_json(spec: &PolicySpec) -> String {
     // A spec is plain data (strings, numbers, bools, lists, structs): it always serializes.
     let value = serde_json::to_value(spec).expect("a PolicySpec serializes to JSON");
     let mut out = String::with_capacity(4096);

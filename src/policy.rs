@@ -81,7 +81,7 @@ pub enum PolicyError {
         reason: String,
     },
     /// The router trusts signed policies only, and this one's signature is missing, bad, or
-    /// by a key it does not trust (see [`crate::signing`]).
+    /// by a key it does not trust (see [`PolicySignature`](crate::PolicySignature)).
     #[error(transparent)]
     Signature(#[from] crate::signing::SignatureError),
 }
@@ -147,7 +147,7 @@ pub struct PolicySpec {
     #[serde(default)]
     pub jurisdiction: Vec<JurisdictionSpec>,
     /// How long, and how strictly, this policy is judged after it is installed (see
-    /// [`crate::probation`]). Absent: the defaults.
+    /// [`Router::probation`](crate::Router::probation)). Absent: the defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probation: Option<ProbationSpec>,
 }
@@ -398,7 +398,7 @@ impl ComponentSet {
 
 /// Route order (indices into [`Policy::routes`]) for each requested media.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Preference {
+pub(crate) struct Preference {
     lists: [SmallVec<[u8; MAX_ROUTES]>; 3],
     /// The routes of each list, as a set.
     listed: [RouteSet; 3],
@@ -406,12 +406,12 @@ pub struct Preference {
 
 impl Preference {
     /// Route indices, best first, for requests of `media`.
-    pub fn for_media(&self, media: Media) -> &[u8] {
+    pub(crate) fn for_media(&self, media: Media) -> &[u8] {
         &self.lists[media as usize - 1]
     }
 
     /// The routes listed for requests of `media`.
-    pub fn listed(&self, media: Media) -> RouteSet {
+    pub(crate) fn listed(&self, media: Media) -> RouteSet {
         self.listed[media as usize - 1]
     }
 }
@@ -715,7 +715,7 @@ impl Policy {
         self.version = version;
     }
 
-    /// The policy's identity: SHA-256 of its canonical form (see [`crate::identity`]). The same
+    /// The policy's identity: SHA-256 of its canonical form (see [`PolicyHash`]). The same
     /// policy has the same hash whether written as TOML or JSON and whatever version a router
     /// gave it.
     pub fn hash(&self) -> PolicyHash {
@@ -771,19 +771,19 @@ impl Policy {
     }
 
     /// Route orders for callers of `psap`.
-    pub fn preferences(&self, psap: PsapId) -> &Preference {
+    pub(crate) fn preferences(&self, psap: PsapId) -> &Preference {
         self.jurisdiction(psap)
             .and_then(|j| j.preference.as_ref())
             .unwrap_or(&self.preference)
     }
 
     /// Every route, as a set.
-    pub fn all_routes(&self) -> RouteSet {
+    pub(crate) fn all_routes(&self) -> RouteSet {
         self.route_sets.all
     }
 
     /// The routes requiring a capability `caller` lacks.
-    pub fn routes_lacking(&self, caller: Capabilities) -> RouteSet {
+    pub(crate) fn routes_lacking(&self, caller: Capabilities) -> RouteSet {
         let mut set = RouteSet::default();
         for ((_, cap), routes) in Capabilities::NAMED.iter().zip(self.route_sets.requiring) {
             if !caller.contains(*cap) {
@@ -794,18 +794,18 @@ impl Policy {
     }
 
     /// The routes that need a PSAP known to accept text (text-to-911).
-    pub fn text_routes(&self) -> RouteSet {
+    pub(crate) fn text_routes(&self) -> RouteSet {
         self.route_sets.text
     }
 
     /// The routes whose setup timer is above the policy's `slow_route_s`: they rank after every
     /// faster route of their evidence class.
-    pub fn slow_routes(&self) -> RouteSet {
+    pub(crate) fn slow_routes(&self) -> RouteSet {
         self.route_sets.slow
     }
 
     /// The routes that carry nothing a request of `media` from `caller` can use.
-    pub fn routes_without_media(&self, media: Media, caller: Capabilities) -> RouteSet {
+    pub(crate) fn routes_without_media(&self, media: Media, caller: Capabilities) -> RouteSet {
         self.route_sets.without_media[media as usize - 1]
             [caller.contains(Capabilities::RTT) as usize]
     }

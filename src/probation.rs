@@ -44,11 +44,11 @@ use crate::route::RouteId;
 use crate::state::{Breaker, Evidence, RouteView, Snapshot, Views};
 
 /// How many of the policy in force's most recent attempts make its baseline.
-pub const BASELINE_ATTEMPTS: usize = 512;
+pub(crate) const BASELINE_ATTEMPTS: usize = 512;
 
 /// How many standard errors the judged failure rate must lie above baseline + tolerance before
 /// the router rolls back: z = 3 is a one-sided false-alarm rate of about 0.13 % per look.
-pub const Z_THRESHOLD: f64 = 3.0;
+pub(crate) const Z_THRESHOLD: f64 = 3.0;
 
 /// A policy's `[probation]` settings, compiled.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,11 +72,11 @@ impl Default for ProbationSettings {
 }
 
 /// Default `probation.period_s`, in milliseconds: 15 minutes.
-pub const DEFAULT_PERIOD_MS: u64 = 900_000;
+pub(crate) const DEFAULT_PERIOD_MS: u64 = 900_000;
 /// Default `probation.min_calls`.
-pub const DEFAULT_MIN_CALLS: u32 = 20;
+pub(crate) const DEFAULT_MIN_CALLS: u32 = 20;
 /// Default `probation.tolerance_pct`.
-pub const DEFAULT_TOLERANCE_PCT: f64 = 10.0;
+pub(crate) const DEFAULT_TOLERANCE_PCT: f64 = 10.0;
 
 /// Attempts and how many of them failed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,7 +183,7 @@ impl ProbationStatus {
 
 /// What one reported attempt of a call under the policy on probation says about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sample {
+pub(crate) enum Sample {
     /// The predecessor would have tried the same route, or nothing: not judged.
     Agreed {
         /// The attempt failed.
@@ -203,7 +203,7 @@ pub enum Sample {
 impl Sample {
     /// Classifies an attempt on `route` against the predecessor's choice for the same request
     /// (`None`: it has nothing left to try) and whether that choice is seen failing.
-    pub fn of<R: PartialEq>(
+    pub(crate) fn of<R: PartialEq>(
         route: R,
         predecessor: Option<(R, bool)>,
         failed: bool,
@@ -267,7 +267,7 @@ pub(crate) fn predecessor_choice(
 
 /// The most recent attempts of one policy, as failed or not: a baseline in the making.
 #[derive(Debug, Clone)]
-pub struct Recent {
+pub(crate) struct Recent {
     failed: [bool; BASELINE_ATTEMPTS],
     len: usize,
     next: usize,
@@ -285,14 +285,14 @@ impl Default for Recent {
 
 impl Recent {
     /// Adds one attempt, forgetting the oldest when full.
-    pub fn add(&mut self, failed: bool) {
+    pub(crate) fn add(&mut self, failed: bool) {
         self.failed[self.next] = failed;
         self.next = (self.next + 1) % BASELINE_ATTEMPTS;
         self.len = (self.len + 1).min(BASELINE_ATTEMPTS);
     }
 
     /// The attempts held.
-    pub fn tally(&self) -> Tally {
+    pub(crate) fn tally(&self) -> Tally {
         let failed = self.failed[..self.len].iter().filter(|&&f| f).count();
         // At most BASELINE_ATTEMPTS: fits.
         Tally {
@@ -305,7 +305,7 @@ impl Recent {
 /// The one-sided Agresti–Caffo z statistic of `judged`'s failure rate exceeding `baseline`'s by
 /// more than `tolerance`: each rate is taken with one failure and one success added, which keeps
 /// small samples and rates of 0 or 1 from looking certain.
-pub fn excess_z(judged: Tally, baseline: Tally, tolerance: f64) -> f64 {
+pub(crate) fn excess_z(judged: Tally, baseline: Tally, tolerance: f64) -> f64 {
     let adjusted = |t: Tally| {
         let n = f64::from(t.attempts) + 2.0;
         ((f64::from(t.failed) + 1.0) / n, n)
@@ -318,7 +318,7 @@ pub fn excess_z(judged: Tally, baseline: Tally, tolerance: f64) -> f64 {
 
 /// The verdict on a policy on probation from what it has seen so far: `Some(reason)` if it fails
 /// measurably worse than its predecessor and must be rolled back.
-pub fn verdict(settings: &ProbationSettings, status: &ProbationStatus) -> Option<String> {
+pub(crate) fn verdict(settings: &ProbationSettings, status: &ProbationStatus) -> Option<String> {
     if status.judged.attempts < settings.min_calls {
         return None;
     }
@@ -352,7 +352,7 @@ pub fn verdict(settings: &ProbationSettings, status: &ProbationStatus) -> Option
 /// Probation's bookkeeping on one router: the policy in force's recent attempts (the next
 /// baseline) and the status of the latest change.
 #[derive(Debug, Clone)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     /// Version of the policy whose attempts `recent` holds: the one in force.
     version: u64,
     recent: Recent,
@@ -368,7 +368,7 @@ pub struct Tracker {
 
 impl Tracker {
     /// Bookkeeping for a router whose policy in force has `version`.
-    pub fn new(version: u64) -> Tracker {
+    pub(crate) fn new(version: u64) -> Tracker {
         Tracker {
             version,
             recent: Recent::default(),
@@ -381,14 +381,14 @@ impl Tracker {
     }
 
     /// The version on probation, if any.
-    pub fn on_probation(&self) -> Option<u64> {
+    pub(crate) fn on_probation(&self) -> Option<u64> {
         (self.status.state == ProbationState::OnProbation && !self.pending)
             .then_some(self.status.candidate_version)
     }
 
     /// The status, with a probation whose period is over at `now_ms` shown as kept. A period
     /// not yet timed from an outcome is not over: until a call reports, nothing was judged.
-    pub fn status(&self, now_ms: u64) -> ProbationStatus {
+    pub(crate) fn status(&self, now_ms: u64) -> ProbationStatus {
         let mut status = self.status.clone();
         if status.state == ProbationState::OnProbation
             && self.timed
@@ -402,7 +402,7 @@ impl Tracker {
 
     /// A new policy `(version, hash)` replaced `(predecessor, hash)` at router time `now_ms`:
     /// it goes on probation under `settings` (none if its period is 0).
-    pub fn start(
+    pub(crate) fn start(
         &mut self,
         candidate: (u64, PolicyHash),
         predecessor: (u64, PolicyHash),
@@ -438,7 +438,7 @@ impl Tracker {
     }
 
     /// The operator rolled back to an earlier policy, now in force as `version`.
-    pub fn restored_by_operator(&mut self, version: u64, now_ms: u64) {
+    pub(crate) fn restored_by_operator(&mut self, version: u64, now_ms: u64) {
         self.supersede(now_ms);
         self.version = version;
         self.recent = Recent::default();
@@ -467,7 +467,7 @@ impl Tracker {
     /// policy); `sample` what it says against the predecessor, if that version is on probation.
     /// Returns the reason for a rollback when one is due; the caller then rolls back and calls
     /// [`Tracker::rolled_back`] (or [`Tracker::rollback_failed`]).
-    pub fn note(
+    pub(crate) fn note(
         &mut self,
         version: u64,
         baseline: Option<bool>,
@@ -514,7 +514,7 @@ impl Tracker {
     }
 
     /// The predecessor is back in force as `restored_version` at `now_ms`, for `reason`.
-    pub fn rolled_back(&mut self, restored_version: u64, reason: String, now_ms: u64) {
+    pub(crate) fn rolled_back(&mut self, restored_version: u64, reason: String, now_ms: u64) {
         self.status.state = ProbationState::RolledBack;
         self.status.restored_version = restored_version;
         self.status.decided_ms = now_ms;
@@ -526,7 +526,7 @@ impl Tracker {
     }
 
     /// The rollback decided could not be made (another policy took over first).
-    pub fn rollback_failed(&mut self) {
+    pub(crate) fn rollback_failed(&mut self) {
         self.pending = false;
     }
 }

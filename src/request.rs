@@ -76,7 +76,7 @@ pub enum RequestError {
         max: usize,
     },
     /// Not an emergency number or `urn:service:sos` URN. Holds the dialled string, cut to
-    /// [`MAX_ERROR_LEN`](crate::text::MAX_ERROR_LEN) bytes; the message quotes at most 512 bytes
+    /// [`MAX_ERROR_LEN`](crate::MAX_ERROR_LEN) bytes; the message quotes at most 512 bytes
     /// of it.
     #[error("dialled {} is not an emergency number (911, 112, 999, 000, 110, 119, 08) or an urn:service:sos URN", crate::text::quoted(.0, 512))]
     NotEmergency(String),

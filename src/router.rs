@@ -255,7 +255,7 @@ impl Router {
     /// let secret = SecretKey::from_seed(&[7; 32]); // keygen uses the OS's random source
     /// let router = Router::new(Policy::us_default());
     /// router.set_trusted_keys(&[secret.public_key()]);
-    /// let text = sosroute::policy::US_HANDSET_TOML;
+    /// let text = sosroute::US_HANDSET_TOML;
     /// assert!(router.load_policy(text, PolicyFormat::Toml).is_err()); // unsigned: refused
     /// let signature = secret.sign(text.as_bytes());
     /// assert_eq!(router.load_signed_policy(text, PolicyFormat::Toml, &signature), Ok(2));
@@ -856,7 +856,7 @@ impl Router {
     ///
     /// ```
     /// use sosroute::{Policy, Router};
-    /// use sosroute::probation::ProbationState;
+    /// use sosroute::ProbationState;
     /// let router = Router::new(Policy::us_default());
     /// assert_eq!(router.probation().state, ProbationState::None);
     /// router.set_policy(Policy::us_default());

@@ -31,11 +31,11 @@ use thiserror::Error;
 use crate::identity::{decode_hex, encode_hex};
 
 /// First line of a public key file.
-pub const PUBLIC_KEY_MARKER: &str = "sosroute-ed25519-public-v1";
+pub(crate) const PUBLIC_KEY_MARKER: &str = "sosroute-ed25519-public-v1";
 /// First line of a secret key file.
-pub const SECRET_KEY_MARKER: &str = "sosroute-ed25519-secret-v1";
+pub(crate) const SECRET_KEY_MARKER: &str = "sosroute-ed25519-secret-v1";
 /// First line of a signature file.
-pub const SIGNATURE_MARKER: &str = "sosroute-policy-signature-v1";
+pub(crate) const SIGNATURE_MARKER: &str = "sosroute-policy-signature-v1";
 
 /// Why a policy's signature was refused, or a key or signature file could not be read. The
 /// policy in force stays in force.

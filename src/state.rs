@@ -742,7 +742,7 @@ impl Snapshot {
 
     /// Applies one update, checking it against `policy`. On error this snapshot may be partly
     /// changed: callers apply batches to a private copy and drop it on error.
-    pub fn apply(
+    pub(crate) fn apply(
         &mut self,
         update: &Update,
         index: usize,
@@ -850,7 +850,13 @@ impl Snapshot {
 
     /// Feeds an outcome on the route at policy index `route` into its breaker and, by the blame
     /// rule of [`blamed_components`], into its components' breakers.
-    pub fn record_outcome(&mut self, route: usize, outcome: Outcome, at_ms: u64, policy: &Policy) {
+    pub(crate) fn record_outcome(
+        &mut self,
+        route: usize,
+        outcome: Outcome,
+        at_ms: u64,
+        policy: &Policy,
+    ) {
         self.record_attempt(route, outcome, at_ms, None, policy);
     }
 
@@ -929,7 +935,7 @@ impl Snapshot {
 
     /// This snapshot's state carried over to a new policy: components matched by name, routes by
     /// id; what the new policy does not declare is dropped.
-    pub fn remap(&self, old: &Policy, new: &Policy) -> Snapshot {
+    pub(crate) fn remap(&self, old: &Policy, new: &Policy) -> Snapshot {
         let mut next = Snapshot {
             epoch: self.epoch,
             psaps: self.psaps,
@@ -969,7 +975,7 @@ pub(crate) fn timer_floor_ms(need_ms: u64) -> u64 {
 /// every component of the route; "no signal" its radio components; congestion or an unavailable
 /// service its service components; any other refusal only the route itself; a refusal of this
 /// caller ("not allowed") nothing shared.
-pub fn blamed_components(policy: &Policy, route: usize, outcome: Outcome) -> ComponentSet {
+pub(crate) fn blamed_components(policy: &Policy, route: usize, outcome: Outcome) -> ComponentSet {
     let needs = policy.routes()[route].needs;
     let of_kind = |kind: ComponentKind| {
         let mut set = ComponentSet::default();

@@ -48,7 +48,7 @@ pub const VERSION: u8 = 1;
 pub const HEADER_LEN: usize = 8;
 /// Bytes in a record header: type (1), body length (2). Also the smallest possible record.
 pub const RECORD_HEADER_LEN: usize = 3;
-/// Most records one batch may hold (the router's [`crate::state::MAX_BATCH`]). Larger feeds are
+/// Most records one batch may hold (the router's [`MAX_BATCH`](crate::MAX_BATCH)). Larger feeds are
 /// split into several batches.
 pub const MAX_RECORDS: usize = crate::state::MAX_BATCH;
 /// Longest record body accepted, of any type (known v1 bodies are at most 18 bytes; the rest is

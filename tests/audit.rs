@@ -121,7 +121,7 @@ fn a_shared_router_rederives_through_policy_changes_rollback_and_refused_batches
         now += a.delay_ms + 3_000;
         step += 1;
         if step == 2 {
-            let text = sosroute::policy::US_HANDSET_TOML.replace("total_s = 180", "total_s = 170");
+            let text = sosroute::US_HANDSET_TOML.replace("total_s = 180", "total_s = 170");
             router.load_policy(&text, PolicyFormat::Toml).unwrap();
         }
         let outcome = if step == 4 {
@@ -367,11 +367,8 @@ fn preview_re_plans_recorded_decisions_under_a_candidate() {
     let recorded = same.recorded.as_ref().unwrap();
     assert_eq!((recorded.plans, recorded.changed), (5, 0));
     // The home route's timer cut from 10 s to 8 s: every recorded decision changes its timers.
-    let text = sosroute::policy::US_HANDSET_TOML.replacen(
-        "setup_timeout_s = 10.0",
-        "setup_timeout_s = 8.0",
-        1,
-    );
+    let text =
+        sosroute::US_HANDSET_TOML.replacen("setup_timeout_s = 10.0", "setup_timeout_s = 8.0", 1);
     let candidate = Policy::parse(&text, PolicyFormat::Toml).unwrap();
     let p = sim::preview::preview_with_audit(&shipped, &candidate, vec![], &logs, 0.5).unwrap();
     let recorded = p.recorded.as_ref().unwrap();

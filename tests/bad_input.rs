@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use sosroute::policy::US_HANDSET_TOML;
+use sosroute::US_HANDSET_TOML;
 use sosroute::{
     Capabilities, ComponentId, Fact, Observation, Outcome, Policy, PolicyError, PolicyFormat,
     PsapId, RadioState, RouteId, Router, ServiceState, SignalLevel, Update, UpdateError,
@@ -295,13 +295,13 @@ fn a_rejected_update_batch_changes_nothing_and_names_the_record() {
         );
     }
     // A batch over the limit: refused at its first update past it, nothing applied.
-    let huge = vec![good; sosroute::state::MAX_BATCH + 1];
+    let huge = vec![good; sosroute::MAX_BATCH + 1];
     let err = router.update(&huge).unwrap_err();
     assert_eq!(
         err,
         UpdateError::BatchTooLarge {
-            index: sosroute::state::MAX_BATCH,
-            max: sosroute::state::MAX_BATCH
+            index: sosroute::MAX_BATCH,
+            max: sosroute::MAX_BATCH
         }
     );
     assert!(err.to_string().contains("at most 4096 updates"), "{err}");

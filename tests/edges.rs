@@ -5,9 +5,9 @@
 use std::ffi::c_char;
 
 use sosroute::ffi::*;
-use sosroute::policy::US_HANDSET_TOML;
-use sosroute::text::{CUT_MARK, MAX_ERROR_LEN};
+use sosroute::US_HANDSET_TOML;
 use sosroute::{CallRequest, Capabilities, Media, Policy};
+use sosroute::{CUT_MARK, MAX_ERROR_LEN};
 
 /// The calling thread's `sos_last_error`, through the C ABI.
 fn last_error() -> String {
@@ -359,10 +359,10 @@ fn names_and_text_with_a_nul_are_refused_naming_the_field() {
     }
     // JSON, and a jurisdiction's guidance.
     let mut spec = Policy::us_default().spec().clone();
-    spec.jurisdiction.push(sosroute::policy::JurisdictionSpec {
+    spec.jurisdiction.push(sosroute::JurisdictionSpec {
         psap: 7,
         preference: None,
-        guidance: Some(sosroute::policy::GuidanceSpec {
+        guidance: Some(sosroute::GuidanceSpec {
             text: "Call\u{0}back".into(),
             numbers: vec![],
         }),
@@ -551,10 +551,10 @@ fn the_dialers_classification_makes_any_string_an_emergency() {
 fn with_jurisdictions(n: u32) -> sosroute::PolicySpec {
     let mut spec = Policy::us_default().spec().clone();
     spec.jurisdiction = (1..=n)
-        .map(|psap| sosroute::policy::JurisdictionSpec {
+        .map(|psap| sosroute::JurisdictionSpec {
             psap,
             preference: None,
-            guidance: (psap % 3 == 0).then(|| sosroute::policy::GuidanceSpec {
+            guidance: (psap % 3 == 0).then(|| sosroute::GuidanceSpec {
                 text: format!("Call PSAP {psap} on its ten-digit line."),
                 numbers: vec!["555-0100".into()],
             }),
@@ -569,11 +569,7 @@ fn with_jurisdictions(n: u32) -> sosroute::PolicySpec {
 fn forty_thousand_jurisdictions_load_in_well_under_a_second() {
     let spec = with_jurisdictions(40_000);
     let json = serde_json::to_string(&spec).unwrap();
-    assert!(
-        json.len() <= sosroute::policy::MAX_POLICY_LEN,
-        "{}",
-        json.len()
-    );
+    assert!(json.len() <= sosroute::MAX_POLICY_LEN, "{}", json.len());
     let started = std::time::Instant::now();
     let policy = Policy::from_json(&json).expect("valid");
     let from_json = started.elapsed();
@@ -612,7 +608,7 @@ fn forty_thousand_jurisdictions_load_in_well_under_a_second() {
 /// Every documented limit is refused with an error naming it.
 #[test]
 fn inputs_over_their_limits_are_refused_naming_the_limit() {
-    use sosroute::policy::{MAX_JURISDICTIONS, MAX_POLICY_LEN};
+    use sosroute::{MAX_JURISDICTIONS, MAX_POLICY_LEN};
     let too_long = format!("{}{}", US_HANDSET_TOML, " ".repeat(MAX_POLICY_LEN));
     let e = Policy::from_toml(&too_long).unwrap_err().to_string();
     assert!(e.contains("MAX_POLICY_LEN"), "{e}");

@@ -125,7 +125,7 @@ fn policy_regressions_round_trip() {
 /// parser reads back exactly what it writes.
 #[test]
 fn policy_json_keeps_every_float_exact() {
-    let text = sosroute::policy::US_HANDSET_TOML
+    let text = sosroute::US_HANDSET_TOML
         .replace("radio_s = 30.0", "radio_s = 1.0222222222222221")
         .replace("cool_down_s = 60.0", "cool_down_s = 0.30000000000000004")
         .replace("total_s = 180.0", "total_s = 179.99999999999997");

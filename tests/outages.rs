@@ -95,7 +95,7 @@ fn radio_in_service_but_calls_time_out() {
 /// attempt to another network.
 #[test]
 fn a_hung_core_demotes_wifi_calling_even_when_preferred() {
-    let text = sosroute::policy::US_HANDSET_TOML.replace(
+    let text = sosroute::US_HANDSET_TOML.replace(
         r#"voice = ["home", "sim2", "other_network", "wifi_calling", "text", "satellite"]"#,
         r#"voice = ["home", "wifi_calling", "sim2", "other_network", "text", "satellite"]"#,
     );
@@ -233,10 +233,7 @@ fn text_only_where_the_psap_is_text_ready_and_the_caller_can_text() {
     assert!(text.needs_user_action);
 
     // Readiness goes stale like any other fact.
-    let later = 1_000
-        + router
-            .policy()
-            .ttl_ms(sosroute::observation::FactClass::Advisory);
+    let later = 1_000 + router.policy().ttl_ms(sosroute::FactClass::Advisory);
     let mut req = voice(later, Capabilities::SMS).with_psap(ready);
     req.media = Media::Text;
     let plan = router.plan(&req);

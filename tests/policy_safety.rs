@@ -7,7 +7,7 @@ use sosroute::{
     SignalLevel, SignatureError,
 };
 
-const SHIPPED: &str = sosroute::policy::US_HANDSET_TOML;
+const SHIPPED: &str = sosroute::US_HANDSET_TOML;
 
 /// The shipped policy with one text edit (which must apply).
 fn edited(from: &str, to: &str) -> String {

@@ -7,7 +7,7 @@ use sosroute::{
     RejectCause, Router,
 };
 
-const SHIPPED: &str = sosroute::policy::US_HANDSET_TOML;
+const SHIPPED: &str = sosroute::US_HANDSET_TOML;
 const VOICE: &str =
     r#"voice = ["home", "sim2", "other_network", "wifi_calling", "text", "satellite"]"#;
 
@@ -25,10 +25,7 @@ fn with_voice(name: &str, list: &str) -> String {
 #[test]
 fn probation_keys_are_optional_validated_and_named_in_errors() {
     let shipped = Policy::us_default();
-    assert_eq!(
-        shipped.probation,
-        sosroute::probation::ProbationSettings::default()
-    );
+    assert_eq!(shipped.probation, sosroute::ProbationSettings::default());
     let with = |section: &str| Policy::from_toml(&format!("{SHIPPED}\n[probation]\n{section}\n"));
     let p = with("period_s = 60\nmin_calls = 5\ntolerance_pct = 2.5").expect("valid");
     assert_eq!((p.probation.period_ms, p.probation.min_calls), (60_000, 5));

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use sosroute::policy::ComponentSet;
+use sosroute::ComponentSet;
 use sosroute::{
     Breaker, CallRequest, Capabilities, ComponentId, Evidence, Fact, LeftOutReason, Media, Next,
     Observation, Outcome, Plan, Policy, RadioState, RouteKind, Router, ServiceState, Update,
@@ -341,7 +341,7 @@ proptest! {
         budget_s in 1u32..200,
         elapsed in 0u64..250_000,
     ) {
-        let text = sosroute::policy::US_HANDSET_TOML.replace("total_s = 180.0", &format!("total_s = {budget_s}.0"));
+        let text = sosroute::US_HANDSET_TOML.replace("total_s = 180.0", &format!("total_s = {budget_s}.0"));
         let policy = Policy::from_toml(&text).unwrap();
         let router = router_with(&policy, &history);
         let plan = router.plan(&request);
@@ -528,14 +528,14 @@ proptest! {
         let policy = std::sync::Arc::new(default_policy());
         let router = router_with(&policy, &history);
         let request = CallRequest { media: Media::Voice, ..request };
-        let mut constraints = sosroute::planner::Constraints::default();
+        let mut constraints = sosroute::__testing::Constraints::default();
         for (index, t) in tried.iter().enumerate() {
             if let Some(timed_out) = *t {
                 constraints.tried_ms[index] = policy.routes()[index].setup_timeout_ms as u32;
                 constraints.timed_out.set(index, timed_out);
             }
         }
-        let plan = sosroute::planner::plan(&request, &router.snapshot(), &policy, NOW, &constraints);
+        let plan = sosroute::__testing::plan(&request, &router.snapshot(), &policy, NOW, &constraints);
         let timed_out = |a: &sosroute::Attempt| {
             constraints.timed_out.contains(policy.route_index(a.route).unwrap())
         };
@@ -570,7 +570,7 @@ proptest! {
             let a = d.attempt;
             let cut = d.start_ms + a.timeout_ms == end;
             match first.iter().find(|(r, _)| *r == a.route) {
-                Some(&(_, before)) if !cut && before < sosroute::planner::NETWORK_GIVE_UP_MS => {
+                Some(&(_, before)) if !cut && before < sosroute::NETWORK_GIVE_UP_MS => {
                     prop_assert!(a.timeout_ms > before, "{:?} after {} ms", a, before);
                 }
                 Some(_) => {}

@@ -17,7 +17,7 @@ use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use sosroute::ffi::*;
 
-const POLICY: &str = sosroute::policy::US_HANDSET_TOML;
+const POLICY: &str = sosroute::US_HANDSET_TOML;
 
 fn check(status: sos_status) -> sos_status {
     assert_ne!(status, sos_status::SOS_ERR_PANIC, "a call panicked");

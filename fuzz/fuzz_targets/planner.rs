@@ -17,14 +17,15 @@ use std::sync::OnceLock;
 
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use sosroute::planner::{self, Constraints};
-use sosroute::policy::{Policy, PolicySpec, MAX_COMPONENTS};
-use sosroute::route::{RouteSet, MAX_ROUTES};
+// The pure planner and its call-session constraints: not API, reached through the hidden
+// testing module.
+use sosroute::__testing::{self as planner, Constraints, RouteSet};
 use sosroute::{
     Breaker, CallRequest, Capabilities, ComponentId, Done, EmergencyService, Evidence, Fact,
     LeftOutReason, Media, Next, Observation, Outcome, Plan, PsapId, PsapState, RadioState, Reason,
     RejectCause, RouteId, Router, ServiceState, SignalLevel, Snapshot, Update,
 };
+use sosroute::{Policy, PolicySpec, MAX_COMPONENTS, MAX_ROUTES, NETWORK_GIVE_UP_MS};
 
 const RADIO: [RadioState; 4] = [
     RadioState::InService,
@@ -362,7 +363,7 @@ fn check(
         let full = route.setup_timeout_ms.max(need + need / 4);
         let before = u64::from(constraints.tried_ms[index]);
         let redial = if before > 0 {
-            before.max(planner::NETWORK_GIVE_UP_MS)
+            before.max(NETWORK_GIVE_UP_MS)
         } else {
             0
         };
@@ -567,7 +568,7 @@ fn session(
             "rule 5"
         );
         if let Some(&(_, before)) = timers.iter().rev().find(|(r, _)| *r == a.route) {
-            if dialled + a.timeout_ms < end && before < planner::NETWORK_GIVE_UP_MS {
+            if dialled + a.timeout_ms < end && before < NETWORK_GIVE_UP_MS {
                 assert!(
                     a.timeout_ms > before,
                     "rule 9: redial of {} not longer",

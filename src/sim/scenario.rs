@@ -593,8 +593,8 @@ fn compile(text: &str, file: File, folder: &Path) -> Result<Scenario, ScenarioEr
 }
 
 /// Reads a policy file named by a scenario: a regular file, at most one byte more than
-/// [`crate::policy::MAX_POLICY_LEN`] read (so that the policy's own check names the excess), so a
-/// scenario naming `/dev/zero` or a named pipe cannot hang or exhaust the simulator.
+/// [`MAX_POLICY_LEN`](crate::MAX_POLICY_LEN) read (so that the policy's own check names the
+/// excess), so a scenario naming `/dev/zero` or a named pipe cannot hang or exhaust the simulator.
 fn read_policy_file(path: &Path) -> std::io::Result<String> {
     use std::io::Read as _;
     if !std::fs::metadata(path)?.is_file() {
