@@ -129,8 +129,8 @@ pub(crate) struct PlanEvent {
     fail_open: bool,
     /// Whether `session` holds a call session's constraints.
     in_session: bool,
-    attempts: [AttemptRecord; MAX_ROUTES],
-    left_out: [LeftOutRecord; MAX_ROUTES],
+    attempts: [QueuedAttempt; MAX_ROUTES],
+    left_out: [QueuedLeftOut; MAX_ROUTES],
     session: SessionInputs,
 }
 
@@ -139,11 +139,11 @@ pub(crate) struct PlanEvent {
 /// never exceeds the budget (at most one day, 8.64e7 ms), so `u32` holds it exactly; were it
 /// ever cut, replay would report the decision as differing, never as matching.
 #[derive(Debug, Clone, Copy)]
-struct AttemptRecord {
+struct QueuedAttempt {
     timeout_ms: u32,
     delay_ms: u32,
     route: RouteId,
-    /// The blamed component's id, [`AttemptRecord::NO_COMPONENT`] for none.
+    /// The blamed component's id, [`QueuedAttempt::NO_COMPONENT`] for none.
     blamed: u16,
     kind: u8,
     media: u8,
@@ -154,7 +154,7 @@ struct AttemptRecord {
 
 /// A [`LeftOut`] as queued: 8 bytes instead of 12.
 #[derive(Debug, Clone, Copy)]
-struct LeftOutRecord {
+struct QueuedLeftOut {
     missing: Capabilities,
     route: RouteId,
     reason: u8,
@@ -174,13 +174,13 @@ fn decode<T: Copy>(all: &[T], code_of: impl Fn(T) -> u32, code: u8) -> T {
 
 const NEEDS_USER_ACTION: u8 = 0x80;
 
-impl AttemptRecord {
+impl QueuedAttempt {
     const NO_COMPONENT: u16 = u16::MAX;
-    const EMPTY: AttemptRecord = AttemptRecord {
+    const EMPTY: QueuedAttempt = QueuedAttempt {
         timeout_ms: 0,
         delay_ms: 0,
         route: RouteId(0),
-        blamed: AttemptRecord::NO_COMPONENT,
+        blamed: QueuedAttempt::NO_COMPONENT,
         kind: 0,
         media: 0,
         reason: 0,
@@ -188,12 +188,12 @@ impl AttemptRecord {
     };
 
     #[inline]
-    fn new(a: &Attempt) -> AttemptRecord {
-        AttemptRecord {
+    fn new(a: &Attempt) -> QueuedAttempt {
+        QueuedAttempt {
             timeout_ms: u32::try_from(a.timeout_ms).unwrap_or(u32::MAX),
             delay_ms: u32::try_from(a.delay_ms).unwrap_or(u32::MAX),
             route: a.route,
-            blamed: a.blamed.map_or(AttemptRecord::NO_COMPONENT, |c| c.0),
+            blamed: a.blamed.map_or(QueuedAttempt::NO_COMPONENT, |c| c.0),
             kind: code(a.kind as u32),
             media: code(a.media as u32),
             reason: code(a.reason as u32),
@@ -220,22 +220,22 @@ impl AttemptRecord {
                 |e| e as u32,
                 self.evidence & !NEEDS_USER_ACTION,
             ),
-            blamed: (self.blamed != AttemptRecord::NO_COMPONENT)
+            blamed: (self.blamed != QueuedAttempt::NO_COMPONENT)
                 .then_some(ComponentId(self.blamed)),
         }
     }
 }
 
-impl LeftOutRecord {
-    const EMPTY: LeftOutRecord = LeftOutRecord {
+impl QueuedLeftOut {
+    const EMPTY: QueuedLeftOut = QueuedLeftOut {
         missing: Capabilities::NONE,
         route: RouteId(0),
         reason: 0,
     };
 
     #[inline]
-    fn new(l: &LeftOut) -> LeftOutRecord {
-        LeftOutRecord {
+    fn new(l: &LeftOut) -> QueuedLeftOut {
+        QueuedLeftOut {
             missing: l.missing,
             route: l.route,
             reason: code(l.reason as u32),
@@ -340,8 +340,8 @@ impl Ring {
                     left_out_len: 0,
                     fail_open: false,
                     psap_state: None,
-                    attempts: [AttemptRecord::EMPTY; MAX_ROUTES],
-                    left_out: [LeftOutRecord::EMPTY; MAX_ROUTES],
+                    attempts: [QueuedAttempt::EMPTY; MAX_ROUTES],
+                    left_out: [QueuedLeftOut::EMPTY; MAX_ROUTES],
                 },
             })
         };
@@ -707,11 +707,11 @@ impl PlanEvent {
         // A plan has at most one attempt or left-out entry per route of the policy.
         self.attempts_len = plan.attempts.len() as u8;
         for (record, a) in self.attempts.iter_mut().zip(&plan.attempts) {
-            *record = AttemptRecord::new(a);
+            *record = QueuedAttempt::new(a);
         }
         self.left_out_len = plan.left_out.len() as u8;
         for (record, l) in self.left_out.iter_mut().zip(&plan.left_out) {
-            *record = LeftOutRecord::new(l);
+            *record = QueuedLeftOut::new(l);
         }
         self.fail_open = plan.fail_open;
         self.psap_state = plan.psap_state;
@@ -909,11 +909,11 @@ fn line(event: &Event, plan: &PlanEvent) -> Line {
                 }),
                 attempts: plan.attempts[..usize::from(plan.attempts_len)]
                     .iter()
-                    .map(AttemptRecord::attempt)
+                    .map(QueuedAttempt::attempt)
                     .collect(),
                 left_out: plan.left_out[..usize::from(plan.left_out_len)]
                     .iter()
-                    .map(LeftOutRecord::left_out)
+                    .map(QueuedLeftOut::left_out)
                     .collect(),
                 fail_open: plan.fail_open,
                 psap_state: plan.psap_state,
@@ -1365,8 +1365,8 @@ mod tests {
         // decision's fields up to its eighth attempt end within the fourth.
         assert_eq!(std::mem::align_of::<Slot>(), 64);
         assert_eq!(std::mem::offset_of!(Slot, plan), 0);
-        assert_eq!(std::mem::size_of::<AttemptRecord>(), 16);
-        assert_eq!(std::mem::size_of::<LeftOutRecord>(), 8);
+        assert_eq!(std::mem::size_of::<QueuedAttempt>(), 16);
+        assert_eq!(std::mem::size_of::<QueuedLeftOut>(), 8);
         let end = std::mem::offset_of!(PlanEvent, attempts) + 8 * 16;
         assert!(end <= 4 * 64, "eight attempts end at byte {end}");
     }
@@ -1384,7 +1384,7 @@ mod tests {
             evidence: Evidence::Positive,
             blamed: None,
         };
-        let round_trips = |a: &Attempt| AttemptRecord::new(a).attempt() == *a;
+        let round_trips = |a: &Attempt| QueuedAttempt::new(a).attempt() == *a;
         for kind in RouteKind::ALL {
             attempt.kind = kind;
             assert!(round_trips(&attempt), "{kind:?}");
@@ -1413,7 +1413,7 @@ mod tests {
                 reason,
                 missing: Capabilities::ALL,
             };
-            assert_eq!(LeftOutRecord::new(&left_out).left_out(), left_out);
+            assert_eq!(QueuedLeftOut::new(&left_out).left_out(), left_out);
         }
     }
 }
