@@ -1116,6 +1116,8 @@ pub fn replay_call(log: &str, call_id: Option<u64>) -> Result<ReplayReport, Repl
 
 /// A recorded decision with what the planner read, rebuilt from the log: the inputs of
 /// [`planner::plan`].
+// Its fields are read by `for_each_decision`'s visitor, in the simulator only.
+#[cfg_attr(not(feature = "sim"), allow(dead_code))]
 #[derive(Debug)]
 pub(crate) struct RecordedDecision<'a> {
     /// 1-based line number of its `plan` record.
@@ -1134,6 +1136,7 @@ pub(crate) struct RecordedDecision<'a> {
 
 /// [`replay`], handing every decision whose state the log rebuilds to `visit` (what
 /// `sosroute preview-policy --against LOG.jsonl` re-plans under a candidate policy).
+#[cfg(feature = "sim")]
 pub(crate) fn for_each_decision(
     log: &str,
     visit: &mut dyn FnMut(RecordedDecision<'_>),

@@ -75,7 +75,6 @@
 #![warn(unreachable_pub)]
 
 // Without the simulator, nothing walks a log decision by decision (`sosroute preview-policy`).
-#[cfg_attr(not(feature = "sim"), allow(dead_code))]
 pub mod audit;
 #[cfg(feature = "capi")]
 #[allow(unsafe_code)]
