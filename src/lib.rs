@@ -85,6 +85,7 @@ mod plan;
 mod planner;
 mod policy;
 mod probation;
+mod published;
 mod request;
 mod route;
 mod router;

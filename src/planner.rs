@@ -27,6 +27,7 @@ use std::sync::Arc;
 use crate::observation::PsapId;
 use crate::plan::{Attempt, LeftOut, LeftOutReason, Plan, Reason};
 use crate::policy::{Policy, MAX_COMPONENTS};
+use crate::published::Published;
 use crate::request::CallRequest;
 use crate::route::{set_bits, Capabilities, Media, RouteId, RouteKind, RouteSet, MAX_ROUTES};
 use crate::state::{timer_floor_ms, Breaker, Evidence, Snapshot, Views};
@@ -68,35 +69,29 @@ pub fn plan(
     now_ms: u64,
     constraints: &Constraints<'_>,
 ) -> Plan {
-    let views = Views::new(snapshot, policy);
+    let published = Published::unranked(snapshot.clone(), Arc::clone(policy));
     let mut plan = Plan::empty(request, policy);
-    fill(
-        &mut plan,
-        request,
-        snapshot,
-        policy,
-        &views,
-        None,
-        now_ms,
-        constraints,
-    );
+    fill(&published, &mut plan, request, now_ms, constraints);
     plan
 }
 
-/// [`plan`] into an existing plan, reading each route's evidence and breaker from `views`, and
-/// its rank from `rankings` where they hold (both made from `snapshot` under `policy`). Every
-/// field of the plan is set; its tables keep their storage.
-#[allow(clippy::too_many_arguments)]
+/// [`plan`] into an existing plan, on `published`: each route's evidence and breaker from its
+/// views, its rank from its rankings where they hold. Every field of the plan is set; its
+/// tables keep their storage.
 pub(crate) fn fill(
+    published: &Published,
     plan: &mut Plan,
     request: &CallRequest,
-    snapshot: &Snapshot,
-    policy: &Arc<Policy>,
-    views: &Views,
-    rankings: Option<&Rankings>,
     now_ms: u64,
     constraints: &Constraints<'_>,
 ) {
+    let Published {
+        snapshot,
+        policy,
+        views,
+        rankings,
+        ..
+    } = published;
     plan.request = *request;
     plan.attempts.clear();
     plan.left_out.clear();
@@ -160,6 +155,7 @@ pub(crate) fn fill(
     // keeps these for the default lists while no route's state changes; otherwise work them
     // out here.
     let kept = rankings
+        .as_ref()
         .filter(|_| {
             !constraints.any_blame()
                 && constraints.timed_out.is_empty()

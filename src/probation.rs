@@ -39,9 +39,10 @@ use crate::identity::PolicyHash;
 use crate::plan::Plan;
 use crate::planner::{self, Constraints};
 use crate::policy::Policy;
+use crate::published::Published;
 use crate::request::CallRequest;
 use crate::route::RouteId;
-use crate::state::{Breaker, Evidence, RouteView, Snapshot, Views};
+use crate::state::{Breaker, Evidence, RouteView, Snapshot};
 
 /// How many of the policy in force's most recent attempts make its baseline.
 pub(crate) const BASELINE_ATTEMPTS: usize = 512;
@@ -241,8 +242,8 @@ pub(crate) fn predecessor_choice(
     failed: &[RouteId],
     now_ms: u64,
 ) -> Option<(RouteId, bool)> {
-    let snapshot = snapshot.remap(policy, predecessor);
-    let views = Views::new(&snapshot, predecessor);
+    let published =
+        Published::unranked(snapshot.remap(policy, predecessor), Arc::clone(predecessor));
     let elapsed = now_ms.saturating_sub(request.now_ms);
     let constraints = Constraints {
         remaining_ms: Some(predecessor.budget_ms.saturating_sub(elapsed)),
@@ -250,19 +251,13 @@ pub(crate) fn predecessor_choice(
         ..Constraints::default()
     };
     let mut plan = Plan::empty(request, predecessor);
-    planner::fill(
-        &mut plan,
-        request,
-        &snapshot,
-        predecessor,
-        &views,
-        None,
-        now_ms,
-        &constraints,
-    );
+    planner::fill(&published, &mut plan, request, now_ms, &constraints);
     let first = plan.attempts.first()?;
     let index = predecessor.route_index(first.route)?;
-    Some((first.route, seen_failing(views.route(index), now_ms)))
+    Some((
+        first.route,
+        seen_failing(published.views.route(index), now_ms),
+    ))
 }
 
 /// The most recent attempts of one policy, as failed or not: a baseline in the making.

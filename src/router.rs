@@ -18,41 +18,14 @@ use thiserror::Error;
 use crate::audit::{AuditError, AuditSink, Trail};
 use crate::observation::{ComponentId, Observation, Outcome, Subject};
 use crate::plan::{Attempt, Plan};
-use crate::planner::{self, Constraints, Rankings};
+use crate::planner::{self, Constraints};
 use crate::policy::{ComponentSet, Policy, PolicyError, PolicyFormat, MAX_COMPONENTS};
 use crate::probation::{self, ProbationStatus, Sample, Tracker};
+use crate::published::Published;
 use crate::request::CallRequest;
 use crate::route::{RouteId, RouteSet, MAX_ROUTES};
 use crate::signing::{PolicySignature, PublicKey};
-use crate::state::{Snapshot, Timing, Update, UpdateError, Views, MAX_BATCH};
-
-/// The state and the policy it is read with, published together so they always agree.
-#[derive(Debug, Clone)]
-struct Published {
-    snapshot: Snapshot,
-    policy: Arc<Policy>,
-    /// What a decision asks of each component and route, computed by the writer for what a
-    /// batch changed, so readers do not walk fact slots on every decision.
-    views: Views,
-    /// The latest time of any update applied.
-    clock_ms: u64,
-    /// The default preference lists ranked around `clock_ms`, so readers do not rank them.
-    rankings: Rankings,
-}
-
-impl Published {
-    fn new(snapshot: Snapshot, policy: Arc<Policy>, clock_ms: u64) -> Published {
-        let views = Views::new(&snapshot, &policy);
-        let rankings = Rankings::new(&policy, &views, clock_ms);
-        Published {
-            snapshot,
-            policy,
-            views,
-            clock_ms,
-            rankings,
-        }
-    }
-}
+use crate::state::{Snapshot, Timing, Update, UpdateError, MAX_BATCH};
 
 #[derive(Debug)]
 struct Writer {
@@ -393,40 +366,15 @@ impl Router {
             .take_unshared()
             .unwrap_or_else(|| Arc::new((**current).clone()));
         let buffer = Arc::get_mut(&mut next).expect("a fresh or unshared buffer has one owner");
-        if Arc::ptr_eq(&buffer.policy, &current.policy) {
-            buffer
-                .snapshot
-                .clone_used_from(&current.snapshot, &current.policy);
-            buffer.views.copy_from(&current.views, &current.policy);
-        } else {
-            buffer.snapshot.clone_from(&current.snapshot);
-            buffer.policy = Arc::clone(&current.policy);
-            buffer.views.clone_from(&current.views);
-        }
-        buffer.clock_ms = current.clock_ms;
+        buffer.copy_from(&current);
         drop(current);
         match build(buffer) {
-            Ok((components, routes)) => {
-                buffer
-                    .views
-                    .refresh(&buffer.snapshot, &buffer.policy, components, routes);
-                buffer
-                    .rankings
-                    .refresh(&buffer.policy, &buffer.views, buffer.clock_ms);
-            }
+            Ok((components, routes)) => buffer.refresh(components, routes),
             Err(e) => {
                 writer.keep(next);
                 return Err(e);
             }
         }
-        debug_assert!(
-            buffer.views == Views::new(&buffer.snapshot, &buffer.policy),
-            "the views of every changed component and route were refreshed"
-        );
-        debug_assert!(
-            buffer.rankings == Rankings::new(&buffer.policy, &buffer.views, buffer.clock_ms),
-            "the rankings are those of the views"
-        );
         buffer.snapshot.epoch += 1;
         let epoch = buffer.snapshot.epoch;
         let previous = self.shared.current.swap(next);
@@ -450,7 +398,7 @@ impl Router {
     /// without moving a whole plan when a host keeps one between calls.
     pub fn plan_into(&self, request: &CallRequest, plan: &mut Plan) {
         let current = self.shared.current.load();
-        fill_on(
+        planner::fill(
             &current,
             plan,
             request,
@@ -559,26 +507,6 @@ impl Router {
     }
 }
 
-/// [`planner::fill`] on a published state.
-fn fill_on(
-    current: &Published,
-    plan: &mut Plan,
-    request: &CallRequest,
-    now_ms: u64,
-    constraints: &Constraints<'_>,
-) {
-    planner::fill(
-        plan,
-        request,
-        &current.snapshot,
-        &current.policy,
-        &current.views,
-        Some(&current.rankings),
-        now_ms,
-        constraints,
-    );
-}
-
 /// A new plan for `request` on a published state.
 fn plan_on(
     current: &Published,
@@ -587,7 +515,7 @@ fn plan_on(
     constraints: &Constraints<'_>,
 ) -> Plan {
     let mut plan = Plan::empty(request, &current.policy);
-    fill_on(current, &mut plan, request, now_ms, constraints);
+    planner::fill(current, &mut plan, request, now_ms, constraints);
     plan
 }
 
