@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sosroute::audit::{replay, AuditError, ReplayError, MAX_AUDIT_CAPACITY};
@@ -14,29 +14,14 @@ use sosroute::{
     RadioState, RejectCause, Router, SignalLevel,
 };
 
-type Log = Arc<Mutex<Vec<u8>>>;
+mod common;
 
-/// Attaches a sink that appends JSON lines to the returned log.
-fn attach(router: &Router, capacity: usize) -> Log {
-    let log: Log = Arc::default();
-    let sink = Arc::clone(&log);
-    router
-        .attach_audit(
-            Box::new(move |line: &[u8]| {
-                let mut log = sink.lock().unwrap();
-                log.extend_from_slice(line);
-                log.push(b'\n');
-            }),
-            capacity,
-        )
-        .unwrap();
-    log
-}
+use common::{attach_log, Log};
 
 /// A router with the home radio in service, its audit trail attached with `capacity`.
 fn audited(capacity: usize) -> (Router, Log) {
     let router = Router::new(Policy::us_default());
-    let log = attach(&router, capacity);
+    let log = attach_log(&router, capacity);
     router
         .update(&[radio(&router, "home_ran", RadioState::InService, 0)])
         .unwrap();
@@ -242,7 +227,7 @@ fn a_dropped_state_record_is_followed_by_a_checkpoint_and_never_mismatches() {
 #[test]
 fn a_changed_decision_is_reported() {
     let router = Router::new(Policy::us_default());
-    let log = attach(&router, 16);
+    let log = attach_log(&router, 16);
     router.plan(&voice(1, 10));
     router.plan(&voice(2, 20));
     router.drain_audit();
@@ -263,7 +248,7 @@ fn bad_logs_and_bad_capacities_get_clear_errors() {
         Err(ReplayError::Malformed { line: 1, .. })
     ));
     let router = Router::new(Policy::us_default());
-    let log = attach(&router, 8);
+    let log = attach_log(&router, 8);
     router.drain_audit();
     // A policy text that does not hash to what the log says.
     let text = text(&log).replacen("\"total_s\":180.0", "\"total_s\":170.0", 1);

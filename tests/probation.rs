@@ -7,6 +7,8 @@ use sosroute::{
     RejectCause, Router,
 };
 
+mod common;
+
 const SHIPPED: &str = sosroute::US_HANDSET_TOML;
 const VOICE: &str =
     r#"voice = ["home", "sim2", "other_network", "wifi_calling", "text", "satellite"]"#;
@@ -121,18 +123,7 @@ fn the_router_rolls_back_a_policy_without_fallbacks_and_says_why() {
 #[test]
 fn an_automatic_rollback_is_audited_and_the_log_rederives() {
     let router = Router::new(Policy::us_default());
-    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
-    let sink_log = std::sync::Arc::clone(&log);
-    router
-        .attach_audit(
-            Box::new(move |line: &[u8]| {
-                let mut log = sink_log.lock().unwrap();
-                log.extend_from_slice(line);
-                log.push(b'\n');
-            }),
-            4096,
-        )
-        .unwrap();
+    let log = common::attach_log(&router, 4096);
     let mut t = 1_000;
     for i in 0..200 {
         t = call(&router, i, t, i % 4 == 0) + 1_000;

@@ -172,3 +172,24 @@ pub fn service(state: ServiceState) -> Fact {
 pub fn route_name(policy: &Policy, id: RouteId) -> String {
     policy.route(id).map(|r| r.name.clone()).unwrap_or_default()
 }
+
+/// An audit log in memory: the JSON lines a sink was given, each ended by a line break.
+pub type Log = std::sync::Arc<std::sync::Mutex<Vec<u8>>>;
+
+/// Attaches to `router` a sink, with a ring of `capacity`, that appends JSON lines to the
+/// returned log.
+pub fn attach_log(router: &Router, capacity: usize) -> Log {
+    let log: Log = Log::default();
+    let sink = std::sync::Arc::clone(&log);
+    router
+        .attach_audit(
+            Box::new(move |line: &[u8]| {
+                let mut log = sink.lock().unwrap();
+                log.extend_from_slice(line);
+                log.push(b'\n');
+            }),
+            capacity,
+        )
+        .unwrap();
+    log
+}
