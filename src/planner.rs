@@ -16,6 +16,8 @@
 //! - rule 9: no timer is cut below what the route's recent successes needed; a half-open trial
 //!   runs on the full timer; a further attempt at a route in one call waits for the network's
 //!   own give-up ([`NETWORK_GIVE_UP_MS`]), or as long as the one before where that was longer;
+//!   a route that ran out a shorter timer stays in the walk, after the routes not tried yet and
+//!   before unproven slow ones;
 //! - rule 6: timers are clipped to the remaining budget, and routes past it are left out;
 //! - rule 1: nothing with a fresh negative verdict is removed, only ranked last (fail open);
 //! - rule 11: a component blamed by other routes' failures (its breaker, or a failure earlier
@@ -120,6 +122,9 @@ pub(crate) fn fill(
             failed.insert(index);
         }
     }
+    // Rule 9: a route that ran out a timer shorter than the network's own give-up has not had
+    // its full chance; it stays in the walk, after the routes not tried yet, on a longer timer.
+    let failed = failed.minus(cut_short(constraints));
     let without_media = policy.routes_without_media(request.media, request.caller);
     let excluded = not_listed
         .union(lacking)
@@ -184,6 +189,7 @@ pub(crate) fn fill(
                 policy.slow_routes(),
                 &assessed,
                 constraints.timed_out,
+                failed_fast(constraints),
             );
             fresh = (assessed.attempts, order);
             (&fresh.0, &fresh.1)
@@ -233,6 +239,28 @@ pub(crate) fn fill(
             .attempts
             .iter()
             .all(|a| a.evidence == Evidence::Negative);
+}
+
+/// The routes whose latest attempt in this call ran out a timer shorter than the network's own
+/// give-up: a longer wait might have connected them.
+fn cut_short(constraints: &Constraints<'_>) -> RouteSet {
+    let mut set = RouteSet::EMPTY;
+    for index in constraints.timed_out.iter() {
+        set.set(
+            index,
+            u64::from(constraints.tried_ms[index]) < NETWORK_GIVE_UP_MS,
+        );
+    }
+    set
+}
+
+/// The routes whose latest attempt in this call failed before its timer ran out.
+fn failed_fast(constraints: &Constraints<'_>) -> RouteSet {
+    let mut set = RouteSet::EMPTY;
+    for (index, &tried) in constraints.tried_ms.iter().enumerate() {
+        set.set(index, tried > 0 && !constraints.timed_out.contains(index));
+    }
+    set
 }
 
 /// What the state says of each route (by policy index), for ranking.
@@ -336,9 +364,10 @@ const EMPTY_ORDER: Order = Order {
 };
 
 impl Order {
-    /// Makes this rule 2's order of the routes of `preference` in `among`: routes that timed out
-    /// earlier in this call (`timed_out`) after the others (rule 10); among each, the routes in
-    /// `slow` that are not `proven` (no recent success) after the others; then by the evidence
+    /// Makes this rule 2's order of the routes of `preference` in `among`: the routes in `slow`
+    /// that are not `proven` (no recent success) after the others, unless they `failed_fast`
+    /// earlier in this call; among each, routes that timed out earlier in this call
+    /// (`timed_out`) after the others (rules 9 and 10); then by the evidence
     /// class of their attempts (positive, unknown, negative), a route in `slow` ranking with the
     /// unknown ones when its evidence is positive; then the routes in `slow` after the others;
     /// then the routes blamed less by failures earlier in the call first (0, 1, 2, more); then
@@ -351,6 +380,7 @@ impl Order {
         slow: RouteSet,
         assessed: &Assessed,
         timed_out: RouteSet,
+        failed_fast: RouteSet,
     ) {
         let mut ranks = [0u32; 96];
         for (rank, &index) in preference.iter().enumerate() {
@@ -358,8 +388,8 @@ impl Order {
             if among.contains(index) {
                 let slow = slow.contains(index);
                 let unproven = slow && !assessed.proven.contains(index);
-                let group = timed_out.contains(index) as usize * 48
-                    + unproven as usize * 24
+                let group = (unproven && !failed_fast.contains(index)) as usize * 48
+                    + timed_out.contains(index) as usize * 24
                     + rank_slot(assessed.attempts[index].evidence, slow) * 8
                     + slow as usize * 4
                     + assessed.suspicion[index].min(3) as usize;
@@ -430,6 +460,7 @@ impl Rankings {
                 all,
                 policy.slow_routes(),
                 &self.assessed,
+                RouteSet::EMPTY,
                 RouteSet::EMPTY,
             );
         }

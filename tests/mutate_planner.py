@@ -4,8 +4,9 @@
 For each rule it applies one deliberate bug to the planner (or the state store), runs that rule's
 property and expects it to FAIL, then restores the sources. Run from the repository root:
 
-    python3 tests/mutate_planner.py          # rules 1-11, the redial order and the blame property
-    python3 tests/mutate_planner.py 4        # one rule (or `redial`, `blame`)
+    python3 tests/mutate_planner.py          # rules 1-11, the redial order, the route cut short
+                                             # and the blame property
+    python3 tests/mutate_planner.py 4        # one rule (or `redial`, `cut`, `blame`)
 
 It exits non-zero if a property passes against its broken planner: such a property asserts
 nothing.
@@ -49,13 +50,15 @@ def mutate(rule):
     elif rule=='11':
         sub(S,"        let touched = if connected {\n            policy.routes()[route].needs","        let touched = if connected {\n            ComponentSet::default()")
     elif rule=='redial':
-        sub(P,"timed_out.contains(index) as usize * 48","false as usize * 48")
+        sub(P,"timed_out.contains(index) as usize * 24","false as usize * 24")
+    elif rule=='cut':
+        sub(P,"let failed = failed.minus(cut_short(constraints));","")
     elif rule=='blame':
         sub(P,"suspect.or_else(|| view.blamed(","suspect.or_else(|| views.route((index + 1) % policy.routes().len()).blamed(")
 
 
 def main():
-    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['redial', 'blame']
+    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['redial', 'cut', 'blame']
     originals = {path: open(path).read() for path in (P, S, R)}
     survived = []
     for rule in rules:
@@ -63,7 +66,7 @@ def main():
             mutate(rule)
             out = subprocess.run(
                 ['cargo', 'test', '--release', '--test', 'rules',
-                 {'blame': 'blame_', 'redial': 'rule_10_redial'}.get(rule, f'rule_{rule}_')],
+                 {'blame': 'blame_', 'redial': 'rule_10_redial', 'cut': 'rule_9_a_route_cut'}.get(rule, f'rule_{rule}_')],
                 capture_output=True, text=True).stdout
         finally:
             for path, text in originals.items():

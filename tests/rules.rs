@@ -539,11 +539,71 @@ proptest! {
         let timed_out = |a: &sosroute::Attempt| {
             constraints.timed_out.contains(policy.route_index(a.route).unwrap())
         };
+        let failed_fast = |a: &sosroute::Attempt| {
+            let index = policy.route_index(a.route).unwrap();
+            tried[index] == Some(false)
+        };
         let first_timed_out = plan.attempts.iter().position(timed_out).unwrap_or(plan.attempts.len());
         prop_assert!(
-            plan.attempts[first_timed_out..].iter().all(timed_out),
+            !plan.attempts[first_timed_out..].iter().any(failed_fast),
             "a route that failed fast after one that timed out: {}", plan.explain()
         );
+    }
+
+    /// Rule 9, a timer cut short: a route whose latest attempt in the call ran out a timer
+    /// shorter than the network's own give-up has not had its full chance. It stays in the walk
+    /// (where it was in the plan before it failed) on at least the give-up timer, unless the
+    /// budget left is shorter, and before every slow route that has not connected recently; a
+    /// route that ran out the give-up itself is left out of the walk.
+    /// Broken planner it caught: a route cut short left out until the next walk, behind a
+    /// 90 s satellite attempt.
+    #[test]
+    fn rule_9_a_route_cut_short_keeps_its_full_chance(
+        observations in prop::collection::vec(arb_observation(&default_policy(), NOW), 0..40),
+        request in arb_request(NOW),
+        index in 0usize..6,
+        tried_s in 1u32..64,
+    ) {
+        let policy = std::sync::Arc::new(default_policy());
+        // Observations only: no route has connected, so every slow route is unproven.
+        let router = router_with(&policy, &observations);
+        let route = policy.routes()[index].id;
+        let before = sosroute::__testing::plan(
+            &request, &router.snapshot(), &policy, NOW, &Default::default(),
+        );
+        prop_assume!(before.attempts.iter().any(|a| a.route == route));
+        let failed = [route];
+        let mut constraints = sosroute::__testing::Constraints {
+            failed: &failed,
+            ..Default::default()
+        };
+        constraints.tried_ms[index] = tried_s * 1_000;
+        constraints.timed_out.set(index, true);
+        let plan = sosroute::__testing::plan(&request, &router.snapshot(), &policy, NOW, &constraints);
+        let at = plan.attempts.iter().position(|a| a.route == route);
+        if u64::from(tried_s) * 1_000 >= sosroute::NETWORK_GIVE_UP_MS {
+            prop_assert!(at.is_none(), "{}", plan.explain());
+            return Ok(());
+        }
+        let Some(at) = at else {
+            return Err(TestCaseError::fail(format!("cut short, left out: {}", plan.explain())));
+        };
+        let spent: u64 = plan.attempts[..at].iter().map(|a| a.timeout_ms).sum();
+        let left = policy.budget_ms - spent;
+        prop_assert!(
+            plan.attempts[at].timeout_ms >= sosroute::NETWORK_GIVE_UP_MS.min(left),
+            "{}", plan.explain()
+        );
+        let slow = |a: &sosroute::Attempt| {
+            let r = &policy.routes()[policy.route_index(a.route).unwrap()];
+            r.setup_timeout_ms > policy.slow_route_ms
+        };
+        if !slow(&plan.attempts[at]) {
+            prop_assert!(
+                !plan.attempts[..at].iter().any(slow),
+                "a slow route before the route cut short: {}", plan.explain()
+            );
+        }
     }
 
     /// Rule 9. Timers are bounds learnt from evidence: in one call, a route dialled again gets a

@@ -1,7 +1,7 @@
 //! Generated outage worlds (`sosroute::sim::generate`): sosroute is held to the "Robust
 //! decisions" bounds (`sosroute::sim::dominance`) on them, not only on the shipped scenarios.
 //!
-//! The goal is every world. Today 28 of the 200 break a bound (103 did before decision rules
+//! The goal is every world. Today 26 of the 200 break a bound (103 did before decision rules
 //! 9-12 of the README), so the test holds the count at or below `MOST_BREAKING` and prints every
 //! breaking seed: the count may only go down. `sosroute worlds --count 200` shows them.
 
@@ -14,9 +14,9 @@ use sosroute::Policy;
 const WORLDS: u64 = 200;
 /// Calls per world: enough for the percentages, few enough for the whole test to take seconds.
 const CALLS: u32 = 300;
-/// Most of the `WORLDS` worlds that may break a bound: 32 break one on this commit. Lower it
+/// Most of the `WORLDS` worlds that may break a bound: 26 break one on this commit. Lower it
 /// whenever a change lowers the count; never raise it.
-const MOST_BREAKING: usize = 28;
+const MOST_BREAKING: usize = 26;
 
 /// Replays seeds `0..WORLDS` on two threads (the CI machines have two cores).
 fn replay_all() -> Vec<(u64, Report)> {
