@@ -80,6 +80,7 @@ const CHUNK: usize = 8;
 
 /// A sink could not be attached; nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum AuditError {
     /// The ring capacity is out of range.
     #[error("audit capacity {capacity} is out of range 1..={MAX_AUDIT_CAPACITY}")]
@@ -747,6 +748,7 @@ pub struct SessionLine {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Line {
     /// The whole state and the policy in force: where replay starts, and starts again after a
     /// hole in the log.
@@ -934,6 +936,7 @@ fn checkpoint_line(snapshot: &Snapshot, policy: &Policy) -> Line {
 
 /// A log [`replay`] cannot read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ReplayError {
     /// A line is not an audit record.
     #[error("line {line}: not an audit record: {reason}")]

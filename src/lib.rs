@@ -62,7 +62,10 @@
 //! From 1.0 the crate follows semver: the root items, [`wire`], [`audit`] and the C ABI change
 //! incompatibly only in a major release. Public enums and errors are `#[non_exhaustive]` (a new
 //! fact, reason or error variant is not a breaking change) except the closed sets meant to be
-//! matched in full: [`Evidence`], [`Breaker`], [`Next`], [`Subject`], [`ComponentKind`]. Plans
+//! matched in full: [`Evidence`], [`Breaker`], [`Next`], [`Subject`], [`ComponentKind`]. The
+//! structs the crate hands out to be read ([`Plan`], [`Attempt`], [`LeftOut`], [`Health`],
+//! [`ComponentState`], [`Stamped`], [`PsapFacts`], [`ProbationStatus`]) are `#[non_exhaustive]`
+//! too: a new field is not a breaking change. Plans
 //! are deterministic for a given request, state and policy, but which plan a policy yields is
 //! behaviour, not API: a minor release may decide better. `sim` is the engine of the `sosroute`
 //! command (outage replay, generated worlds, policy preview): its Rust API serves that command

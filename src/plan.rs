@@ -102,6 +102,7 @@ impl LeftOutReason {
 
 /// One attempt of a plan. `Copy`, no heap data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Attempt {
     /// The route.
     pub route: RouteId,
@@ -131,6 +132,7 @@ pub struct Attempt {
 
 /// A route left out of a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LeftOut {
     /// The route.
     pub route: RouteId,
@@ -148,6 +150,7 @@ pub type LeftOuts = SmallVec<[LeftOut; MAX_ROUTES]>;
 /// How one call should go: made by `Router::plan` or a `CallSession`. Building one does not
 /// touch the heap.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Plan {
     /// The request it answers.
     pub request: CallRequest,

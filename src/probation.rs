@@ -109,6 +109,7 @@ impl Tally {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum ProbationState {
     /// No policy has been installed since the router was made, or the latest had probation off.
     None = 0,
@@ -126,6 +127,7 @@ pub enum ProbationState {
 /// [`ProbationState::RolledBack`] or [`ProbationState::Kept`] is the event to audit: it carries
 /// both policies, the evidence and the reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProbationStatus {
     /// Where it stands.
     pub state: ProbationState,

@@ -146,6 +146,7 @@ pub enum Breaker {
 
 /// Outcome history of one route or component.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Health {
     /// Failures since the last success.
     pub consecutive_failures: u16,
@@ -235,6 +236,7 @@ impl Health {
 
 /// A fact with the time it was observed, and when the slot last stopped being negative.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Stamped {
     /// The fact.
     pub fact: Fact,
@@ -269,6 +271,7 @@ fn verdict(fact: &Fact) -> Option<Evidence> {
 
 /// Observed facts and outcome history of one component.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ComponentState {
     slots: [Option<Stamped>; FactKind::COMPONENT_SLOTS],
     /// Outcome history of attempts through the component.
@@ -613,6 +616,7 @@ impl Views {
 
 /// Facts about one PSAP.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PsapFacts {
     /// The PSAP.
     pub id: PsapId,
