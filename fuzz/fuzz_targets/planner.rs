@@ -295,9 +295,14 @@ fn check(
             "rule 5: text to a PSAP not known to take text\n{}",
             plan.explain()
         );
+        // Rule 9: a route that failed in this walk is attempted again only if its timer ran
+        // out before the network's own give-up (it has not had its full chance).
+        let cut_short = constraints.timed_out.contains(index)
+            && u64::from(constraints.tried_ms[index]) < NETWORK_GIVE_UP_MS;
         assert!(
-            !constraints.failed.contains(&a.route),
-            "a failed route is attempted again"
+            !constraints.failed.contains(&a.route) || cut_short,
+            "a failed route is attempted again\n{}",
+            plan.explain()
         );
         let rank = preference
             .iter()
@@ -335,8 +340,9 @@ fn check(
             a.reason, a.evidence
         );
         // A slow route with positive evidence ranks with the unknown ones; one that has not
-        // connected recently (no setup time learnt) after every faster route; in a redial walk,
-        // routes that timed out in this call after those that failed fast.
+        // connected recently (no setup time learnt) after every faster route, unless it failed
+        // fast in this call; routes that timed out in this call after those that failed fast
+        // or were not tried.
         let slow = route.setup_timeout_ms > policy.slow_route_ms;
         let ranked = if slow && a.evidence == Evidence::Positive {
             Evidence::Unknown
@@ -345,7 +351,15 @@ fn check(
         };
         let unproven = slow && snapshot.route_health(index).setup_need_ms(policy, now) == 0;
         let timed_out = constraints.timed_out.contains(index);
-        let key = (timed_out, unproven, ranked, slow, suspicion, rank);
+        let failed_fast = constraints.tried_ms[index] > 0 && !timed_out;
+        let key = (
+            unproven && !failed_fast,
+            timed_out,
+            ranked,
+            slow,
+            suspicion,
+            rank,
+        );
         if let Some(p) = previous {
             assert!(
                 p < key,
