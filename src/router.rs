@@ -385,8 +385,8 @@ impl Router {
     /// Plans `request` on the latest state.
     pub fn plan(&self, request: &CallRequest) -> Plan {
         let current = self.shared.current.load();
-        // Built in place (not by `plan_on`): a plan is about a kilobyte, and each move of it
-        // costs a hundred instructions.
+        // Built in this frame, as every plan the router makes: a plan is about a kilobyte, and
+        // each move of it out of a helper costs a hundred instructions.
         let mut plan = Plan::empty(request, &current.policy);
         planner::fill(
             &current,
@@ -516,18 +516,6 @@ impl Router {
     }
 }
 
-/// A new plan for `request` on a published state.
-fn plan_on(
-    current: &Published,
-    request: &CallRequest,
-    now_ms: u64,
-    constraints: &Constraints<'_>,
-) -> Plan {
-    let mut plan = Plan::empty(request, &current.policy);
-    planner::fill(current, &mut plan, request, now_ms, constraints);
-    plan
-}
-
 /// Why a call session has nothing more to attempt. Explicit values: C sees them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -640,9 +628,11 @@ impl CallSession {
             self.policy_version = policy.version();
         }
         let mut delay_ms = 0;
+        let mut plan = Plan::empty(&self.request, policy);
         loop {
             let constraints = self.constraints(remaining - delay_ms);
-            let plan = plan_on(&current, &self.request, now_ms + delay_ms, &constraints);
+            let at_ms = now_ms + delay_ms;
+            planner::fill(&current, &mut plan, &self.request, at_ms, &constraints);
             if let Some(&attempt) = plan.attempts.first() {
                 (self.router.shared.audit).plan(&plan, Some((&constraints, delay_ms)));
                 let attempt = Attempt {
@@ -703,7 +693,9 @@ impl CallSession {
                 ..Constraints::default()
             }
         };
-        plan_on(&current, &self.request, now_ms, &constraints)
+        let mut plan = Plan::empty(&self.request, &current.policy);
+        planner::fill(&current, &mut plan, &self.request, now_ms, &constraints);
+        plan
     }
 
     /// Reports how the attempt in flight ended. The outcome also feeds the router's breakers,
