@@ -511,6 +511,7 @@ impl Router {
             in_flight: None,
             attempts: 0,
             round_started_ms: request.now_ms,
+            redialled: false,
             end: None,
         }
     }
@@ -560,7 +561,9 @@ pub enum SessionError {
 /// route tried before in this call a longer timer, and never gives an attempt a longer timer
 /// than the budget has left. When every usable route has failed, it walks the list again (a
 /// redial), at least the policy's `redial_backoff_s` after the previous walk began, until the
-/// budget is spent (rule 10): a call ends early only when no route is usable at all.
+/// budget is spent (rule 10): a call ends early only when no route is usable at all. A slow
+/// route that has not connected recently waits for one redial when everything before it in the
+/// call failed at once.
 ///
 /// A `CallSession` belongs to one thread at a time (it is `Send`, not shared).
 #[derive(Debug)]
@@ -586,6 +589,8 @@ pub struct CallSession {
     attempts: u32,
     /// When the current walk of the route list began.
     round_started_ms: u64,
+    /// Whether this call has walked the route list again (a redial).
+    redialled: bool,
     end: Option<Done>,
 }
 
@@ -633,7 +638,8 @@ impl CallSession {
             let constraints = self.constraints(remaining - delay_ms);
             let at_ms = now_ms + delay_ms;
             planner::fill(&current, &mut plan, &self.request, at_ms, &constraints);
-            if let Some(&attempt) = plan.attempts.first() {
+            let first = plan.attempts.first().copied();
+            if let Some(attempt) = first.filter(|a| !self.slow_route_waits(&current, a, at_ms)) {
                 (self.router.shared.audit).plan(&plan, Some((&constraints, delay_ms)));
                 let attempt = Attempt {
                     delay_ms,
@@ -650,9 +656,11 @@ impl CallSession {
                 // Nothing usable even on a fresh walk of the list.
                 return Ok(self.finish(Done::Exhausted));
             }
-            // Every usable route failed: redial, walking the list again on what is known now
-            // (what this call blamed still ranks the less blamed routes first).
+            // Every usable route failed (or only a slow route that waits is left): redial,
+            // walking the list again on what is known now (what this call blamed still ranks the
+            // less blamed routes first).
             self.failed.clear();
+            self.redialled = true;
             delay_ms = policy
                 .redial_backoff_ms
                 .saturating_sub(now_ms.saturating_sub(self.round_started_ms));
@@ -661,6 +669,23 @@ impl CallSession {
                 return Ok(self.finish(Done::BudgetSpent));
             }
         }
+    }
+
+    /// Rule 10: a slow route (a timer above the policy's `slow_route_s`) that has not connected
+    /// within the learning window does not start a walk's remainder when every attempt of the
+    /// walk so far failed at once (within the redial backoff): the list is walked once more
+    /// first. The redial costs the backoff; the slow route may cost the rest of the caller's
+    /// patience, and what failed at once (no signal, a refusal) may be back a moment later.
+    /// Once per call, so a slow route that is the only way out waits one backoff at most.
+    fn slow_route_waits(&self, current: &Published, attempt: &Attempt, at_ms: u64) -> bool {
+        let policy = &current.policy;
+        !self.redialled
+            && !self.failed.is_empty()
+            && at_ms.saturating_sub(self.round_started_ms) < policy.redial_backoff_ms
+            && policy.route_index(attempt.route).is_some_and(|index| {
+                policy.slow_routes().contains(index)
+                    && current.views.route(index).setup_need_ms(at_ms) == 0
+            })
     }
 
     /// Budget left at `now_ms` under `policy`.
@@ -680,6 +705,8 @@ impl CallSession {
     }
 
     /// The plan the session would follow from `now_ms`: the latest state, minus what failed.
+    /// Where its first attempt is a slow route that waits for a redial (rule 10), the session
+    /// walks the list again first.
     pub fn plan(&self, now_ms: u64) -> Plan {
         let current = self.router.shared.current.load();
         let remaining = self.remaining_ms(&current.policy, now_ms);

@@ -550,6 +550,35 @@ proptest! {
         );
     }
 
+    /// Rule 10, a slow route after failures at once: when every attempt of a call fails at
+    /// once (no signal), a slow route that has not connected within the learning window is not
+    /// dialled before the call has walked the list again (a redial after the backoff): the
+    /// redial costs seconds, the slow route most of the caller's patience. It waits once: it is
+    /// dialled within the call's second walk at the latest.
+    /// Broken session it caught: a 90 s satellite attempt right after a first walk of instant
+    /// "no signal" failures, before any redial.
+    #[test]
+    fn rule_10_slow_route_waits_for_a_redial(
+        history in arb_history(&default_policy(), NOW),
+        request in arb_request(NOW),
+    ) {
+        let policy = default_policy();
+        let router = router_with(&policy, &history);
+        let (dialled, _) = drive(&router, request, &[1]);
+        let slow = |d: &Dialled| {
+            let index = policy.route_index(d.attempt.route).unwrap();
+            policy.routes()[index].setup_timeout_ms > policy.slow_route_ms
+                && router.snapshot().route_health(index).setup_need_ms(&policy, d.start_ms) == 0
+        };
+        if let Some(k) = dialled.iter().position(slow) {
+            let walks = 1 + dialled[1..=k].iter().filter(|d| d.attempt.delay_ms > 0).count();
+            prop_assert!(
+                k == 0 || walks == 2,
+                "slow route dialled as attempt {} in walk {}: {:?}", k, walks, dialled[k]
+            );
+        }
+    }
+
     /// Rule 9, a timer cut short: a route whose latest attempt in the call ran out a timer
     /// shorter than the network's own give-up has not had its full chance. It stays in the walk
     /// (where it was in the plan before it failed) on at least the give-up timer, unless the
