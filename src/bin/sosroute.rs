@@ -516,6 +516,7 @@ fn replay(args: &[String]) -> Result<(), Failure> {
             println!();
         }
         print!("{}", report.table());
+        print_bounds(&report);
         reports.push(report);
     }
     if let Some(out) = &args.json {
@@ -532,6 +533,17 @@ fn replay(args: &[String]) -> Result<(), Failure> {
         std::fs::write(out, &*log.lock()).map_err(|e| fail(format!("{}: {e}", out.display())))?;
     }
     Ok(())
+}
+
+/// The dominance bounds (README rule 12) on one replayed world: met, or each one broken.
+fn print_bounds(report: &Report) {
+    let broken = dominance(report);
+    if broken.is_empty() {
+        println!("dominance bounds: met (>= home_only, >= android_like - 1 point, p95 <= android_like's on an outage)");
+    }
+    for v in broken {
+        println!("dominance bound broken: {v}");
+    }
 }
 
 fn audit(args: &[String]) -> Result<(), Failure> {
