@@ -138,7 +138,8 @@ pub enum Breaker {
     /// Fewer consecutive failures than the threshold.
     Closed = 1,
     /// Cool-down over: ranked by its observed evidence again, on the route's full timer, so the
-    /// next call tries it and can succeed; a success closes the breaker, a failure re-opens it.
+    /// next call tries it and can succeed; a success closes the breaker, a failure re-opens it
+    /// for twice the previous cool-down (at most eight cool-downs).
     HalfOpen = 2,
     /// Threshold reached less than the cool-down ago: demoted, shorter timer.
     Open = 3,
@@ -156,6 +157,11 @@ pub struct Health {
     pub tripped: bool,
     /// When the breaker last (re)opened.
     pub opened_at_ms: u64,
+    /// Trials failed since the breaker tripped (0 while closed): each doubles the cool-down
+    /// before the next. Not counted while the route connected within the learning window: it
+    /// works for some callers, and they keep trying it.
+    #[serde(default)]
+    pub failed_trials: u16,
     /// When the last failure was reported.
     pub last_failure_ms: u64,
     /// Whether a success was ever reported.
@@ -184,6 +190,7 @@ impl Health {
         if connected {
             self.consecutive_failures = 0;
             self.tripped = false;
+            self.failed_trials = 0;
             self.last_success_ms = if self.succeeded {
                 self.last_success_ms.max(at_ms)
             } else {
@@ -197,10 +204,23 @@ impl Health {
                 .last_success()
                 .is_some_and(|t| at_ms < t.saturating_add(policy.cool_down_ms));
             if self.consecutive_failures >= policy.failure_threshold && !succeeded_lately {
+                let connected_lately = self
+                    .last_success()
+                    .is_some_and(|t| at_ms < t.saturating_add(policy.learn_window_ms));
+                if self.tripped && at_ms >= self.open_until_ms(policy) && !connected_lately {
+                    self.failed_trials = self.failed_trials.saturating_add(1);
+                }
                 self.tripped = true;
                 self.opened_at_ms = self.opened_at_ms.max(at_ms);
             }
         }
+    }
+
+    /// When the breaker, if tripped, lets a trial through: the cool-down after it opened,
+    /// doubled for each trial failed since it tripped (at most eight cool-downs).
+    fn open_until_ms(&self, policy: &Policy) -> u64 {
+        let cool_down = policy.cool_down_ms << self.failed_trials.min(3);
+        self.opened_at_ms.saturating_add(cool_down)
     }
 
     /// When the last success was reported, if ever.
@@ -377,7 +397,7 @@ impl Health {
             positive_until_ms: u64::MAX,
             tripped: self.tripped,
             opened_at_ms: self.opened_at_ms,
-            open_until_ms: self.opened_at_ms.saturating_add(policy.cool_down_ms),
+            open_until_ms: self.open_until_ms(policy),
         }
     }
 }

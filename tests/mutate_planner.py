@@ -5,8 +5,10 @@ For each rule it applies one deliberate bug to the planner (or the state store),
 property and expects it to FAIL, then restores the sources. Run from the repository root:
 
     python3 tests/mutate_planner.py          # rules 1-11, the redial order, the route cut short,
-                                             # the slow route's wait and the blame property
-    python3 tests/mutate_planner.py 4        # one rule (or `redial`, `cut`, `slow`, `blame`)
+                                             # the slow route's wait, the trials' backoff and
+                                             # the blame property
+    python3 tests/mutate_planner.py 4        # one rule (or `redial`, `cut`, `slow`, `backoff`,
+                                             # `blame`)
 
 It exits non-zero if a property passes against its broken planner: such a property asserts
 nothing.
@@ -55,12 +57,14 @@ def mutate(rule):
         sub(P,"let failed = failed.minus(cut_short(constraints));","")
     elif rule=='slow':
         sub(R,"first.filter(|a| !self.slow_route_waits(&current, a, at_ms))","first")
+    elif rule=='backoff':
+        sub(S,"let cool_down = policy.cool_down_ms << self.failed_trials.min(3);","let cool_down = policy.cool_down_ms;")
     elif rule=='blame':
         sub(P,"suspect.or_else(|| view.blamed(","suspect.or_else(|| views.route((index + 1) % policy.routes().len()).blamed(")
 
 
 def main():
-    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['redial', 'cut', 'slow', 'blame']
+    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['redial', 'cut', 'slow', 'backoff', 'blame']
     originals = {path: open(path).read() for path in (P, S, R)}
     survived = []
     for rule in rules:
@@ -68,7 +72,7 @@ def main():
             mutate(rule)
             out = subprocess.run(
                 ['cargo', 'test', '--release', '--test', 'rules',
-                 {'blame': 'blame_', 'redial': 'rule_10_redial', 'cut': 'rule_9_a_route_cut', 'slow': 'rule_10_slow'}.get(rule, f'rule_{rule}_')],
+                 {'blame': 'blame_', 'redial': 'rule_10_redial', 'cut': 'rule_9_a_route_cut', 'slow': 'rule_10_slow', 'backoff': 'rule_3_failed'}.get(rule, f'rule_{rule}_')],
                 capture_output=True, text=True).stdout
         finally:
             for path, text in originals.items():

@@ -207,6 +207,53 @@ proptest! {
         prop_assert_eq!(router.snapshot().route_health(index).breaker(&policy, NOW), Breaker::Closed);
     }
 
+    /// Rule 3, trials back off: a trial costs the caller who runs it a full timer, so each trial
+    /// a route fails doubles the cool-down before its next (at most eight cool-downs): the
+    /// breaker stays open until then and lets the next trial through at once after; a success
+    /// closes it, a later trip starts again from one cool-down, and while that success is
+    /// within the learning window (the route works for some callers) failed trials do not
+    /// double it.
+    /// Broken state it caught: every failed trial re-opened the breaker for one cool-down.
+    #[test]
+    fn rule_3_failed_trials_back_off(
+        route_pick in 0usize..6,
+        trials in 0u64..6,
+        late in prop::collection::vec(0u64..40_000, 6),
+    ) {
+        let policy = default_policy();
+        let router = Router::new(policy.clone());
+        let route = policy.routes()[route_pick].id;
+        let breaker = |at: u64| router.snapshot().route_health(route_pick).breaker(&policy, at);
+        let trip = |at: u64| {
+            for k in 0..u64::from(policy.failure_threshold) {
+                router.record_outcome(route, Outcome::TimedOut, at + k).unwrap();
+            }
+            at + u64::from(policy.failure_threshold) - 1
+        };
+        let mut opened = trip(1_000);
+        for n in 0..=trials {
+            let cool_down = policy.cool_down_ms << n.min(3);
+            prop_assert_eq!(breaker(opened + cool_down - 1), Breaker::Open, "after {} failed trials", n);
+            prop_assert_eq!(breaker(opened + cool_down), Breaker::HalfOpen, "after {} failed trials", n);
+            if n < trials {
+                // The trial fails some time after it was let through.
+                opened += cool_down + late[n as usize];
+                router.record_outcome(route, Outcome::TimedOut, opened).unwrap();
+            }
+        }
+        router.record_outcome(route, Outcome::Connected, opened + 1).unwrap();
+        prop_assert_eq!(breaker(opened + 2), Breaker::Closed);
+        let opened = trip(opened + 2 + policy.cool_down_ms);
+        prop_assert_eq!(breaker(opened + policy.cool_down_ms - 1), Breaker::Open);
+        prop_assert_eq!(breaker(opened + policy.cool_down_ms), Breaker::HalfOpen);
+        // Proportionate: a route that connected within the learning window works for some
+        // callers; its failed trials do not make the rest wait longer.
+        let opened = opened + policy.cool_down_ms + late[0] % 10_000;
+        router.record_outcome(route, Outcome::TimedOut, opened).unwrap();
+        prop_assert_eq!(breaker(opened + policy.cool_down_ms - 1), Breaker::Open);
+        prop_assert_eq!(breaker(opened + policy.cool_down_ms), Breaker::HalfOpen);
+    }
+
     /// Blame (not a rule of `docs/DESIGN.md`, but what explanations and audit records say): an
     /// attempt's blamed component is one of its route's components whose own state is what
     /// holds the route back. Where a component's breaker is worse than the route's own, it is
@@ -678,15 +725,21 @@ proptest! {
             let left = policy.budget_ms - before;
             prop_assert!(next.attempts[at].timeout_ms >= took.min(left), "{}", next.explain());
         }
-        // A half-open trial: the route's own breaker opened a cool-down and more ago.
-        let router = router_with(&policy, &history);
+        // A half-open trial: the route's own breaker opened a cool-down and more ago (longer,
+        // where the history holds failed trials: rule 3).
         let route = &policy.routes()[trial];
         let opened = NOW - policy.cool_down_ms - 1_000;
-        for k in 0..policy.failure_threshold as u64 {
-            router.record_outcome(route.id, Outcome::TimedOut, opened - k).unwrap();
-        }
+        let open = |router: &Router| {
+            for k in 0..policy.failure_threshold as u64 {
+                router.record_outcome(route.id, Outcome::TimedOut, opened - k).unwrap();
+            }
+            router.snapshot().route_health(trial).breaker(&policy, NOW)
+        };
+        prop_assert_eq!(open(&Router::new(policy.clone())), Breaker::HalfOpen);
+        let router = router_with(&policy, &history);
+        let half_open = open(&router) == Breaker::HalfOpen;
         let plan = router.plan(&CallRequest { caller: Capabilities::ALL, ..request });
-        if let Some(at) = plan.attempts.iter().position(|b| b.route == route.id) {
+        if let Some(at) = plan.attempts.iter().position(|b| b.route == route.id && half_open) {
             let before: u64 = plan.attempts[..at].iter().map(|b| b.timeout_ms).sum();
             let left = policy.budget_ms - before;
             prop_assert!(plan.attempts[at].timeout_ms >= route.setup_timeout_ms.min(left), "{}", plan.explain());
