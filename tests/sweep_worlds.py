@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Sweeps around the worlds of the "Robust decisions" issue, and checks rule 12 on each.
+
+Each family varies one of the issue's worlds over the knobs a tester would turn (periods, monitor
+lag, failure mode, router, patience, shares, setup times), writes every variant as a
+scenarios/FORMAT.md file, replays them all with the release `sosroute` binary and counts the
+worlds that break a dominance bound (README rule 12), by family and by bound, listing the
+first few. Run from the repository root (takes under a minute):
+
+    python3 tests/sweep_worlds.py [--out DIR] [--family flap|core|text|congested]...
+
+It does not fail on a broken bound: the figures are reported in README.md, not asserted (the
+generated worlds of tests/worlds.rs hold the ratchet).
+"""
+import argparse
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+
+HEADER = '''[scenario]
+name = "{name}"
+title = "sweep"
+sources = ["tests/sweep_worlds.py"]
+window_s = {window}
+seed = {seed}
+report_every_s = 5
+router = "{router}"
+
+[calls]
+count = 300
+arrival = "{arrival}"
+patience_s = {patience}
+text_first = {text_first}
+
+[population]
+dual_sim = {dual_sim}
+wifi_calling = {wifi}
+sms = 0.99
+satellite = {satellite}
+psap_text_ready = {ready}
+'''
+
+
+def component(name, kind):
+    return f'\n[[component]]\nname = "{name}"\nkind = "{kind}"\n'
+
+
+def route(kind, needs, setup, requires=()):
+    req = f'requires = [{", ".join(f"{r!r}" for r in requires)}]\n'.replace("'", '"') if requires else ''
+    needs = ', '.join(f'"{n}"' for n in needs)
+    return f'\n[[route]]\nkind = "{kind}"\nneeds = [{needs}]\n{req}setup_s = {setup}\n'
+
+
+def event(at, comp, works, observed, share, by=None, lag=0):
+    s = f'\n[[event]]\nat_s = {at:.1f}\ncomponent = "{comp}"\nworks = {"true" if works else "false"}\n'
+    if by:
+        s += f'fails_by = "{by}"\n' + ('reject_s = 1.0\n' if by == 'reject' else '')
+    s += f'observed = "{observed}"\n'
+    if lag:
+        s += f'observed_after_s = {lag}\n'
+    return s + f'share = {share}\n'
+
+
+def flap():
+    """World C: home flipping, monitors late, no other network."""
+    for period, lag, by, router, patience, comp in itertools.product(
+            [5, 10, 15, 30, 60, 120, 300], [0, 5, 10, 30], ['reject', 'timeout', 'no_signal'],
+            ['per_caller', 'shared'], [45, 90], ['home_core', 'home_ran']):
+        name = f'flap-{period}s-lag{lag}-{by}-{router}-{patience}s-{comp}'
+        down, up = ('no_service', 'in_service') if comp == 'home_ran' else ('down', 'up')
+        s = HEADER.format(name=name, window=1200, seed=period * 7 + lag, router=router,
+                          arrival='poisson', patience=patience, text_first=0.0, dual_sim=0.0,
+                          wifi=0.0, satellite=0.0, ready=0.0)
+        s += component('home_ran', 'radio') + component('home_core', 'service')
+        s += component('tcc', 'service')
+        s += route('home_cellular', ['home_ran', 'home_core'], 3.0)
+        s += route('text', ['home_ran', 'home_core', 'tcc'], 25.0, ['sms', 'psap_text_ready'])
+        t = 15.0
+        while t < 1200:
+            s += event(t, comp, False, down, 1.0, by, lag)
+            s += event(t + period / 2, comp, True, up, 1.0, None, lag)
+            t += period
+        yield name, s
+
+
+def core():
+    """Worlds A and E: the core dead but shown up; another network, Wi-Fi or text as a way out."""
+    for scan, share, router, patience, wifi, text, by, obs in itertools.product(
+            [5, 10, 15, 20, 25, 30, 45], [0.3, 0.7, 1.0], ['per_caller', 'shared'], [45, 90],
+            [0.0, 0.5], ['none', 'core', 'nocore'], ['timeout', 'reject'], ['up', 'down', 'late']):
+        name = f'core-scan{scan}s-{share}-{router}-{patience}s-wifi{wifi}-text_{text}-{by}-{obs}'
+        s = HEADER.format(name=name, window=1800, seed=scan * 13 + patience, router=router,
+                          arrival='poisson', patience=patience, text_first=0.02, dual_sim=0.0,
+                          wifi=wifi, satellite=0.0, ready=1.0 if text != 'none' else 0.0)
+        for c, k in [('home_ran', 'radio'), ('home_core', 'service'), ('other_ran', 'radio'),
+                     ('wifi', 'service'), ('tcc', 'service')]:
+            s += component(c, k)
+        s += route('home_cellular', ['home_ran', 'home_core'], 3.0)
+        s += route('other_network', ['other_ran'], scan)
+        s += route('wifi_calling', ['wifi', 'home_core'], 4.0, ['wifi_calling'])
+        needs = ['home_ran', 'home_core', 'tcc'] if text == 'core' else ['home_ran', 'tcc']
+        s += route('text', needs, 25.0, ['sms', 'psap_text_ready'])
+        s += event(0, 'home_core', False, 'up' if obs == 'up' else 'down', share, by,
+                   120 if obs == 'late' else 0)
+        yield name, s
+
+
+def text():
+    """World D: text-first callers, PSAPs (not) text-ready as reported, satellite blocked."""
+    for tf, ready, wrong, sat, blocked, router, patience, tsetup, outage in itertools.product(
+            [0.1, 0.5, 1.0], [0.0, 0.5, 1.0], [0.0, 0.3], [0.0, 0.5], [False, True],
+            ['per_caller', 'shared'], [45, 90], [10, 25, 40], ['none', 'core_up', 'ran_down']):
+        name = (f'text-first{tf}-ready{ready}-wrong{wrong}-sat{sat}-blocked{int(blocked)}-'
+                f'{router}-{patience}s-text{tsetup}s-{outage}')
+        s = HEADER.format(name=name, window=1800, seed=tsetup * 17 + patience, router=router,
+                          arrival='poisson', patience=patience, text_first=tf, dual_sim=0.0,
+                          wifi=0.25, satellite=sat, ready=ready)
+        s += f'\n[psap]\nreport_every_s = 600\nreported_wrong = {wrong}\n'
+        for c, k in [('home_ran', 'radio'), ('home_core', 'service'), ('other_ran', 'radio'),
+                     ('wifi', 'service'), ('tcc', 'service'), ('satellite_link', 'service')]:
+            s += component(c, k)
+        s += route('home_cellular', ['home_ran', 'home_core'], 3.0)
+        s += route('other_network', ['other_ran'], 9.0)
+        s += route('wifi_calling', ['wifi', 'home_core'], 4.0, ['wifi_calling'])
+        s += route('text', ['home_ran', 'tcc'], tsetup, ['sms', 'psap_text_ready'])
+        s += route('satellite', ['satellite_link'], 40.0, ['satellite'])
+        if blocked:
+            s += event(0, 'satellite_link', False, 'up', 1.0, 'timeout')
+        if outage == 'core_up':
+            s += event(0, 'home_core', False, 'up', 1.0, 'timeout')
+        elif outage == 'ran_down':
+            s += event(0, 'home_ran', False, 'no_service', 0.5, 'no_signal')
+        yield name, s
+
+
+def congested():
+    """World B: the core dead but shown up; the other network refuses a share of callers."""
+    for refuse, by, router, patience, scan, wifi, arrival, hit in itertools.product(
+            [0.1, 0.25, 0.5, 0.75, 0.9], ['reject', 'timeout'], ['shared', 'per_caller'], [45, 90],
+            [5, 15, 25], [0.0, 0.3], ['poisson', 'uniform'], [0.5, 1.0]):
+        name = f'congested-refuse{refuse}-{by}-{router}-{patience}s-scan{scan}s-wifi{wifi}-{arrival}-core{hit}'
+        s = HEADER.format(name=name, window=1800, seed=scan * 19 + patience, router=router,
+                          arrival=arrival, patience=patience, text_first=0.02, dual_sim=0.03,
+                          wifi=wifi, satellite=0.0, ready=0.0)
+        for c, k in [('home_ran', 'radio'), ('home_core', 'service'), ('other_ran', 'radio'),
+                     ('sim2_ran', 'radio'), ('wifi', 'service')]:
+            s += component(c, k)
+        s += route('home_cellular', ['home_ran', 'home_core'], 3.0)
+        s += route('cross_sim', ['sim2_ran'], 3.0, ['dual_sim'])
+        s += route('other_network', ['other_ran'], scan)
+        s += route('wifi_calling', ['wifi', 'home_core'], 4.0, ['wifi_calling'])
+        s += event(0, 'home_core', False, 'up', hit, 'timeout')
+        s += event(0, 'other_ran', False, 'in_service', refuse, by)
+        yield name, s
+
+
+FAMILIES = {'flap': flap, 'core': core, 'text': text, 'congested': congested}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--out', help='where to write the worlds (default: a temporary directory)')
+    ap.add_argument('--family', action='append', choices=sorted(FAMILIES))
+    args = ap.parse_args()
+    subprocess.run(['cargo', 'build', '--release', '--quiet', '--bin', 'sosroute'], check=True)
+    exe = os.path.join('target', 'release', 'sosroute')
+    out = args.out or tempfile.mkdtemp(prefix='sosroute-sweep-')
+    for family in args.family or FAMILIES:
+        d = os.path.join(out, family)
+        os.makedirs(d, exist_ok=True)
+        files = []
+        for name, text_ in FAMILIES[family]():
+            path = os.path.join(d, name + '.toml')
+            with open(path, 'w') as f:
+                f.write(text_)
+            files.append(path)
+        broken = {}
+        for i in range(0, len(files), 64):
+            run = subprocess.run([exe, 'replay', *files[i:i + 64]], capture_output=True, text=True)
+            if run.returncode != 0:
+                sys.exit(f'{family}: replay failed: {run.stderr.strip()}')
+            for line in run.stdout.splitlines():
+                if line.startswith('dominance bound broken: '):
+                    world, _, rest = line[len('dominance bound broken: '):].partition(': breaks ')
+                    broken.setdefault(world, []).append(rest)
+        print(f'{family}: {len(broken)} of {len(files)} worlds break a bound '
+              f'({sum(map(len, broken.values()))} bounds)')
+        by_bound = {}
+        for bounds in broken.values():
+            for b in bounds:
+                by_bound[b.split('": ')[0] + '"'] = by_bound.get(b.split('": ')[0] + '"', 0) + 1
+        for bound, count in sorted(by_bound.items()):
+            print(f'  {count:4} x {bound}')
+        for world, bounds in list(broken.items())[:8]:
+            print(f'  {world}: {"; ".join(bounds)}')
+    print(f'worlds written to {out}')
+
+
+if __name__ == '__main__':
+    main()
