@@ -200,14 +200,16 @@ impl Health {
         } else {
             self.consecutive_failures = self.consecutive_failures.saturating_add(1);
             self.last_failure_ms = self.last_failure_ms.max(at_ms);
-            let succeeded_lately = self
-                .last_success()
-                .is_some_and(|t| at_ms < t.saturating_add(policy.cool_down_ms));
-            if self.consecutive_failures >= policy.failure_threshold && !succeeded_lately {
-                let connected_lately = self
-                    .last_success()
-                    .is_some_and(|t| at_ms < t.saturating_add(policy.learn_window_ms));
-                if self.tripped && at_ms >= self.open_until_ms(policy) && !connected_lately {
+            let last_success = self.last_success();
+            let succeeded_within =
+                |ms: u64| last_success.is_some_and(|t| at_ms < t.saturating_add(ms));
+            if self.consecutive_failures >= policy.failure_threshold
+                && !succeeded_within(policy.cool_down_ms)
+            {
+                if self.tripped
+                    && at_ms >= self.open_until_ms(policy)
+                    && !succeeded_within(policy.learn_window_ms)
+                {
                     self.failed_trials = self.failed_trials.saturating_add(1);
                 }
                 self.tripped = true;

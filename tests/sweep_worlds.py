@@ -47,10 +47,13 @@ def component(name, kind):
     return f'\n[[component]]\nname = "{name}"\nkind = "{kind}"\n'
 
 
+def names(items):
+    return ', '.join(f'"{i}"' for i in items)
+
+
 def route(kind, needs, setup, requires=()):
-    req = f'requires = [{", ".join(f"{r!r}" for r in requires)}]\n'.replace("'", '"') if requires else ''
-    needs = ', '.join(f'"{n}"' for n in needs)
-    return f'\n[[route]]\nkind = "{kind}"\nneeds = [{needs}]\n{req}setup_s = {setup}\n'
+    req = f'requires = [{names(requires)}]\n' if requires else ''
+    return f'\n[[route]]\nkind = "{kind}"\nneeds = [{names(needs)}]\n{req}setup_s = {setup}\n'
 
 
 def event(at, comp, works, observed, share, by=None, lag=0):
@@ -190,7 +193,8 @@ def main():
         by_bound = {}
         for bounds in broken.values():
             for b in bounds:
-                by_bound[b.split('": ')[0] + '"'] = by_bound.get(b.split('": ')[0] + '"', 0) + 1
+                bound = b.split('": ')[0] + '"'
+                by_bound[bound] = by_bound.get(bound, 0) + 1
         for bound, count in sorted(by_bound.items()):
             print(f'  {count:4} x {bound}')
         for world, bounds in list(broken.items())[:8]:
