@@ -109,6 +109,7 @@ pub(crate) struct SessionInputs {
     blame: [u8; MAX_COMPONENTS],
     tried_ms: [u32; MAX_ROUTES],
     timed_out: RouteSet,
+    failed_slowly: RouteSet,
     delay_ms: u64,
 }
 
@@ -703,6 +704,7 @@ impl PlanEvent {
             s.blame = c.blame;
             s.tried_ms = c.tried_ms;
             s.timed_out = c.timed_out;
+            s.failed_slowly = c.failed_slowly;
             s.delay_ms = delay_ms;
         }
         // A plan has at most one attempt or left-out entry per route of the policy.
@@ -739,6 +741,10 @@ pub struct SessionLine {
     /// Routes whose latest attempt in the call timed out: bit `i` for policy index `i`.
     #[serde(default)]
     pub timed_out: u32,
+    /// Routes whose latest attempt in the call failed slowly (not a timeout, but after the
+    /// redial backoff or longer): bit `i` for policy index `i`.
+    #[serde(default)]
+    pub failed_slowly: u32,
     /// The redial backoff the attempt was handed out with (`now_ms` already includes it).
     pub delay_ms: u64,
 }
@@ -906,6 +912,7 @@ fn line(event: &Event, plan: &PlanEvent) -> Line {
                         blame: s.blame,
                         tried_ms: s.tried_ms,
                         timed_out: s.timed_out.bits(),
+                        failed_slowly: s.failed_slowly.bits(),
                         delay_ms: s.delay_ms,
                     }
                 }),
@@ -1299,6 +1306,7 @@ fn walk(
                         blame: s.blame,
                         tried_ms: s.tried_ms,
                         timed_out: RouteSet::from_bits(s.timed_out),
+                        failed_slowly: RouteSet::from_bits(s.failed_slowly),
                     },
                     None => Constraints::default(),
                 };

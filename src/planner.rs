@@ -10,8 +10,8 @@
 //!   timer is above the policy's `slow_route_s`; a slow one that has not connected recently
 //!   after every faster one), then by policy preference; open breakers and components that
 //!   failed earlier in this call demote; only the route's own open breaker shortens the timer;
-//! - rule 10: a redial walk tries routes that failed fast in this call before those that timed
-//!   out;
+//! - rule 10: a redial walk tries routes that failed at once in this call before those that
+//!   timed out or failed slowly;
 //! - rule 4: a recovered component stays negative during the hold-down (in [`crate::state`]);
 //! - rule 9: no timer is cut below what the route's recent successes needed; a half-open trial
 //!   runs on the full timer; a further attempt at a route in one call waits for the network's
@@ -51,15 +51,25 @@ pub struct Constraints<'a> {
     /// The timer of the latest attempt at each route (by policy index) earlier in this call;
     /// 0 for a route not tried yet.
     pub tried_ms: [u32; MAX_ROUTES],
-    /// Routes (by policy index) whose latest attempt in this call ran out its timer: a redial
-    /// walk tries the routes that failed fast (a reject costs little to try again) before them.
+    /// Routes (by policy index) whose latest attempt in this call ran out its timer.
     pub timed_out: RouteSet,
+    /// Routes (by policy index) whose latest attempt in this call failed before its timer ran
+    /// out, but only after the policy's redial backoff or longer (a slow refusal): a redial walk
+    /// treats them as routes that timed out.
+    pub failed_slowly: RouteSet,
 }
 
 impl Constraints<'_> {
     /// Whether a failure earlier in the call blamed any component.
     fn any_blame(&self) -> bool {
         self.blame.iter().any(|&b| b != 0)
+    }
+
+    /// The routes whose latest attempt in this call cost time to fail: it ran out its timer or
+    /// failed slowly. A redial walk tries the routes that failed at once (a reject costs little
+    /// to try again; a flapping network may be back) before them.
+    fn slow_failures(&self) -> RouteSet {
+        self.timed_out.union(self.failed_slowly)
     }
 }
 
@@ -163,7 +173,7 @@ pub(crate) fn fill(
         .as_ref()
         .filter(|_| {
             !constraints.any_blame()
-                && constraints.timed_out.is_empty()
+                && constraints.slow_failures().is_empty()
                 && std::ptr::eq(preferences, policy.preferences(PsapId(0)))
         })
         .and_then(|r| r.at(now_ms));
@@ -188,7 +198,7 @@ pub(crate) fn fill(
                 usable,
                 policy.slow_routes(),
                 &assessed,
-                constraints.timed_out,
+                constraints.slow_failures(),
                 failed_fast(constraints),
             );
             fresh = (assessed.attempts, order);
@@ -254,11 +264,12 @@ fn cut_short(constraints: &Constraints<'_>) -> RouteSet {
     set
 }
 
-/// The routes whose latest attempt in this call failed before its timer ran out.
+/// The routes whose latest attempt in this call failed at once (within the redial backoff).
 fn failed_fast(constraints: &Constraints<'_>) -> RouteSet {
+    let slow = constraints.slow_failures();
     let mut set = RouteSet::EMPTY;
     for (index, &tried) in constraints.tried_ms.iter().enumerate() {
-        set.set(index, tried > 0 && !constraints.timed_out.contains(index));
+        set.set(index, tried > 0 && !slow.contains(index));
     }
     set
 }
@@ -365,9 +376,9 @@ const EMPTY_ORDER: Order = Order {
 
 impl Order {
     /// Makes this rule 2's order of the routes of `preference` in `among`: the routes in `slow`
-    /// that are not `proven` (no recent success) after the others, unless they `failed_fast`
-    /// earlier in this call; among each, routes that timed out earlier in this call
-    /// (`timed_out`) after the others (rules 9 and 10); then by the evidence
+    /// that are not `proven` (no recent success), unless they `failed_fast` earlier in this
+    /// call, and those that failed slowly in it, after the others; among each, routes whose latest attempt in this call timed out or
+    /// failed slowly (`failed_slowly`) after the others (rules 9 and 10); then by the evidence
     /// class of their attempts (positive, unknown, negative), a route in `slow` ranking with the
     /// unknown ones when its evidence is positive; then the routes in `slow` after the others;
     /// then the routes blamed less by failures earlier in the call first (0, 1, 2, more); then
@@ -379,7 +390,7 @@ impl Order {
         among: RouteSet,
         slow: RouteSet,
         assessed: &Assessed,
-        timed_out: RouteSet,
+        failed_slowly: RouteSet,
         failed_fast: RouteSet,
     ) {
         let mut ranks = [0u32; 96];
@@ -388,8 +399,10 @@ impl Order {
             if among.contains(index) {
                 let slow = slow.contains(index);
                 let unproven = slow && !assessed.proven.contains(index);
-                let group = (unproven && !failed_fast.contains(index)) as usize * 48
-                    + timed_out.contains(index) as usize * 24
+                let last = (unproven && !failed_fast.contains(index))
+                    || (slow && failed_slowly.contains(index));
+                let group = last as usize * 48
+                    + failed_slowly.contains(index) as usize * 24
                     + rank_slot(assessed.attempts[index].evidence, slow) * 8
                     + slow as usize * 4
                     + assessed.suspicion[index].min(3) as usize;

@@ -505,6 +505,7 @@ impl Router {
             blame: [0; MAX_COMPONENTS],
             tried_ms: [0; MAX_ROUTES],
             timed_out: RouteSet::default(),
+            failed_slowly: RouteSet::default(),
             policy_version: 0,
             call_failed: SmallVec::new(),
             judged_version: 0,
@@ -578,7 +579,10 @@ pub struct CallSession {
     tried_ms: [u32; MAX_ROUTES],
     /// Routes whose latest attempt in this call timed out, by policy index.
     timed_out: RouteSet,
-    /// Version of the policy whose indices `blame`, `tried_ms` and `timed_out` hold.
+    /// Routes whose latest attempt in this call failed slowly (see [`Constraints`]).
+    failed_slowly: RouteSet,
+    /// Version of the policy whose indices `blame`, `tried_ms`, `timed_out` and
+    /// `failed_slowly` hold.
     policy_version: u64,
     /// Every route that failed in this call, in any walk: what probation's counterfactual skips.
     call_failed: SmallVec<[RouteId; MAX_ROUTES]>,
@@ -630,6 +634,7 @@ impl CallSession {
             self.blame = [0; MAX_COMPONENTS];
             self.tried_ms = [0; MAX_ROUTES];
             self.timed_out = RouteSet::default();
+            self.failed_slowly = RouteSet::default();
             self.policy_version = policy.version();
         }
         let mut delay_ms = 0;
@@ -701,6 +706,7 @@ impl CallSession {
             blame: self.blame,
             tried_ms: self.tried_ms,
             timed_out: self.timed_out,
+            failed_slowly: self.failed_slowly,
         }
     }
 
@@ -762,7 +768,10 @@ impl CallSession {
         if let Some((blamed, version, _)) = blamed {
             if version == self.policy_version {
                 if let Some(index) = self.router.policy().route_index(attempt.route) {
-                    self.timed_out.set(index, outcome == Outcome::TimedOut);
+                    let timed_out = outcome == Outcome::TimedOut;
+                    let slowly = timing.took_ms >= self.router.policy().redial_backoff_ms;
+                    self.timed_out.set(index, timed_out);
+                    self.failed_slowly.set(index, !timed_out && slowly);
                 }
                 for c in blamed.iter() {
                     let b = &mut self.blame[c.0 as usize % MAX_COMPONENTS];

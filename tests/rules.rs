@@ -490,7 +490,8 @@ struct Dialled {
 }
 
 /// Drives a call that never connects from `NOW`: each attempt ends as `outcomes` says, in turn
-/// (0: times out on its timer; 1: no signal at once; 2: refused after half a second). Returns
+/// (0: times out on its timer; 1: no signal at once; 2: refused after half a second; 3: refused
+/// after 5 s, or on its timer if that is shorter). Returns
 /// every attempt and how the call ended, or `None` if it has not ended after 5,000 attempts.
 fn drive(
     router: &Router,
@@ -519,18 +520,111 @@ fn drive(
                 },
                 0,
             ),
-            _ => (
+            k => (
                 Outcome::Rejected {
                     cause: sosroute::RejectCause::Other,
                     code: 0,
                 },
-                a.timeout_ms.min(500),
+                a.timeout_ms.min(if k == 2 { 500 } else { 5_000 }),
             ),
         };
         now = start_ms + took;
         call.report(outcome, now).unwrap();
     }
     (dialled, None)
+}
+
+/// Rule 10 in a session: an attempt refused only after seconds counts as a slow failure, not
+/// a fast one. The home network refuses after 5 s, every other route at once: the redial walk
+/// tries the others again first.
+#[test]
+fn rule_10_a_slow_refusal_is_redialled_after_the_fast_ones() {
+    let policy = default_policy();
+    let router = Router::new(policy.clone());
+    let request = CallRequest::new(1, "911", Media::Voice, Capabilities::ALL, NOW).unwrap();
+    let (dialled, _) = drive(&router, request, &[3, 1, 1, 1, 1, 1]);
+    let routes: Vec<_> = dialled.iter().map(|d| d.attempt.route).collect();
+    let home = policy.routes()[0].id;
+    assert_eq!(routes[0], home);
+    // The first walk dials each usable route once; the redial walks them again.
+    let walk = (1..routes.len())
+        .find(|&k| routes[..k].contains(&routes[k]))
+        .unwrap();
+    assert!(walk > 1, "{routes:?}");
+    assert_eq!(
+        routes[2 * walk - 1],
+        home,
+        "home refused after 5 s, the others at once: {routes:?}"
+    );
+}
+
+/// Rule 10 on a shared router: a satellite that connected for another caller (a setup time
+/// learnt) but has just run out its 90 s timer for this one is tried again after every faster
+/// route, also after a home network that refused in 9 s and whose radio reports no service.
+#[test]
+fn rule_10_a_slow_route_that_failed_slowly_is_redialled_last() {
+    let policy = default_policy();
+    let router = Router::new(policy.clone());
+    let satellite = policy.routes()[5].id;
+    let home = policy.routes()[0].id;
+    assert_eq!(policy.routes()[5].kind, RouteKind::Satellite);
+    // Drives one call from `start`; `end` says how each attempt ends: outcome and seconds taken.
+    let call = |start: u64, end: &dyn Fn(RouteId, u64) -> (Outcome, u64)| {
+        let request = CallRequest::new(1, "911", Media::Voice, Capabilities::ALL, start).unwrap();
+        let mut session = router.begin(request);
+        let (mut now, mut routes) = (start, Vec::new());
+        while let Next::Attempt(a) = session.next_attempt(now).unwrap() {
+            routes.push(a.route);
+            let (outcome, took) = end(a.route, a.timeout_ms);
+            now += a.delay_ms + took;
+            session.report(outcome, now).unwrap();
+            if outcome.is_connected() || routes.len() > 12 {
+                break;
+            }
+        }
+        routes
+    };
+    let no_signal = Outcome::Rejected {
+        cause: sosroute::RejectCause::NoSignal,
+        code: 0,
+    };
+    // Another caller's satellite call connects after 47 s.
+    call(NOW, &|route, _| {
+        if route == satellite {
+            (Outcome::Connected, 47_000)
+        } else {
+            (no_signal, 0)
+        }
+    });
+    let later = NOW + 120_000;
+    router
+        .apply([Update::Observe(obs(
+            &router,
+            "home_ran",
+            radio(RadioState::NoService),
+            later,
+        ))])
+        .unwrap();
+    let routes = call(later, &|route, timer| {
+        if route == home {
+            let refused = Outcome::Rejected {
+                cause: sosroute::RejectCause::Other,
+                code: 0,
+            };
+            (refused, 9_000)
+        } else if route == satellite {
+            (Outcome::TimedOut, timer)
+        } else {
+            (no_signal, 0)
+        }
+    });
+    let walk = (1..routes.len())
+        .find(|&k| routes[..k].contains(&routes[k]))
+        .unwrap();
+    let again = &routes[walk..];
+    let at = |route| again.iter().position(|&r| r == route).unwrap_or(usize::MAX);
+    assert!(routes[..walk].contains(&satellite), "{routes:?}");
+    assert!(at(home) < at(satellite), "{routes:?}");
 }
 
 proptest! {
@@ -568,38 +662,55 @@ proptest! {
         }
     }
 
-    /// Rule 10, the redial walk: routes whose latest attempt in the call failed fast (a reject
-    /// costs little to try again; a flapping network may be back) come before routes that ran
-    /// out their timer, whatever the state says of them.
-    /// Broken planner it caught: the redial walk in the first walk's order.
+    /// Rule 10, the redial walk: routes whose latest attempt in the call failed at once (a
+    /// reject costs little to try again; a flapping network may be back) come before routes
+    /// that ran out their timer or took long to fail, whatever the state says of them; and a
+    /// slow route (satellite) that ran out its timer or took long to fail comes after every
+    /// faster route.
+    /// Broken planners it caught: the redial walk in the first walk's order; a 24 s refusal
+    /// taken for a cheap one (a slow satellite tried again before the home network); a
+    /// satellite that had just taken 90 s tried again before a home network refused in 9 s.
     #[test]
     fn rule_10_redial_fast_failures_first(
         history in arb_history(&default_policy(), NOW),
         request in arb_request(NOW),
-        tried in prop::collection::vec(prop::option::of(any::<bool>()), 6),
+        tried in prop::collection::vec(prop::option::of(0u8..3), 6),
     ) {
         let policy = std::sync::Arc::new(default_policy());
         let router = router_with(&policy, &history);
         let request = CallRequest { media: Media::Voice, ..request };
         let mut constraints = sosroute::__testing::Constraints::default();
+        // 0: failed at once, 1: failed slowly, 2: timed out.
         for (index, t) in tried.iter().enumerate() {
-            if let Some(timed_out) = *t {
+            if let Some(how) = *t {
                 constraints.tried_ms[index] = policy.routes()[index].setup_timeout_ms as u32;
-                constraints.timed_out.set(index, timed_out);
+                constraints.failed_slowly.set(index, how == 1);
+                constraints.timed_out.set(index, how == 2);
             }
         }
         let plan = sosroute::__testing::plan(&request, &router.snapshot(), &policy, NOW, &constraints);
-        let timed_out = |a: &sosroute::Attempt| {
-            constraints.timed_out.contains(policy.route_index(a.route).unwrap())
+        let index = |a: &sosroute::Attempt| policy.route_index(a.route).unwrap();
+        let failed_slowly = |a: &sosroute::Attempt| tried[index(a)].is_some_and(|how| how > 0);
+        let slow = |a: &sosroute::Attempt| {
+            policy.routes()[index(a)].setup_timeout_ms > policy.slow_route_ms
         };
-        let failed_fast = |a: &sosroute::Attempt| {
-            let index = policy.route_index(a.route).unwrap();
-            tried[index] == Some(false)
-        };
-        let first_timed_out = plan.attempts.iter().position(timed_out).unwrap_or(plan.attempts.len());
+        let first_slow = plan
+            .attempts
+            .iter()
+            .position(failed_slowly)
+            .unwrap_or(plan.attempts.len());
         prop_assert!(
-            !plan.attempts[first_timed_out..].iter().any(failed_fast),
-            "a route that failed fast after one that timed out: {}", plan.explain()
+            !plan.attempts[first_slow..].iter().any(|a| tried[index(a)] == Some(0)),
+            "a route that failed at once after one that failed slowly: {}", plan.explain()
+        );
+        let first_slow_route = plan
+            .attempts
+            .iter()
+            .position(|a| slow(a) && failed_slowly(a))
+            .unwrap_or(plan.attempts.len());
+        prop_assert!(
+            plan.attempts[first_slow_route..].iter().all(slow),
+            "a slow route that failed slowly before a faster route: {}", plan.explain()
         );
     }
 

@@ -20,10 +20,10 @@ const CALLS: u32 = 300;
 const MOST_BREAKING: usize = 26;
 /// How many calls, summed over the worlds, sosroute may connect fewer than `home_only`, and
 /// fewer than `android_like`'s share less one point: the count of breaking worlds does not move
-/// when a change makes a breaking world worse or better, these do. 604 and 478 (of 60,000 calls)
+/// when a change makes a breaking world worse or better, these do. 597 and 471 (of 60,000 calls)
 /// on this commit; lower them whenever a change does.
-const MOST_SHORT_OF_HOME_ONLY: f64 = 604.0;
-const MOST_SHORT_OF_ANDROID: f64 = 478.0;
+const MOST_SHORT_OF_HOME_ONLY: f64 = 597.0;
+const MOST_SHORT_OF_ANDROID: f64 = 471.0;
 
 /// Seeds `0..WORLDS` replayed, once for both tests.
 fn replay_all() -> &'static [(u64, Report)] {

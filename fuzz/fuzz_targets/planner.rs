@@ -341,7 +341,8 @@ fn check(
         );
         // A slow route with positive evidence ranks with the unknown ones; one that has not
         // connected recently (no setup time learnt) after every faster route, unless it failed
-        // fast in this call; routes that timed out in this call after those that failed fast
+        // at once in this call, and so does one that timed out or failed slowly in this call;
+        // routes that timed out or failed slowly in this call after those that failed at once
         // or were not tried.
         let slow = route.setup_timeout_ms > policy.slow_route_ms;
         let ranked = if slow && a.evidence == Evidence::Positive {
@@ -350,11 +351,12 @@ fn check(
             a.evidence
         };
         let unproven = slow && snapshot.route_health(index).setup_need_ms(policy, now) == 0;
-        let timed_out = constraints.timed_out.contains(index);
-        let failed_fast = constraints.tried_ms[index] > 0 && !timed_out;
+        let failed_slowly = constraints.timed_out.contains(index)
+            || constraints.failed_slowly.contains(index);
+        let failed_fast = constraints.tried_ms[index] > 0 && !failed_slowly;
         let key = (
-            unproven && !failed_fast,
-            timed_out,
+            (unproven && !failed_fast) || (slow && failed_slowly),
+            failed_slowly,
             ranked,
             slow,
             suspicion,
@@ -497,6 +499,7 @@ fn run(u: &mut Unstructured) -> Result<()> {
     let mut failed: Vec<RouteId> = Vec::new();
     let mut tried_ms = [0u32; MAX_ROUTES];
     let mut timed_out = RouteSet::default();
+    let mut failed_slowly = RouteSet::default();
     for (i, r) in policy.routes().iter().enumerate() {
         if u.ratio(1, 4)? {
             failed.push(r.id);
@@ -504,6 +507,7 @@ fn run(u: &mut Unstructured) -> Result<()> {
         if u.ratio(1, 4)? {
             tried_ms[i] = u.int_in_range(1u32..=60_000)?;
             timed_out.set(i, u.ratio(1, 2)?);
+            failed_slowly.set(i, u.ratio(1, 3)?);
         }
     }
     let mut blame = [0u8; MAX_COMPONENTS];
@@ -518,6 +522,7 @@ fn run(u: &mut Unstructured) -> Result<()> {
         blame,
         tried_ms,
         timed_out,
+        failed_slowly,
     };
     let plan = planner::plan(&request, &snapshot, &policy, now, &constraints);
     let again = planner::plan(&request, &snapshot, &policy, now, &constraints);
