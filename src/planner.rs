@@ -8,8 +8,10 @@
 //! - rules 2 and 3: every other route is ranked by its evidence class (positive, unknown,
 //!   negative: fresh observations, hold-down, breakers), then faster before slow (routes whose
 //!   timer is above the policy's `slow_route_s`; a slow one that has not connected recently
-//!   after every faster one), then by policy preference; open breakers and components that
-//!   failed earlier in this call demote; only the route's own open breaker shortens the timer;
+//!   after every faster one), then, for a call, routes whose timer is shorter than the
+//!   network's own give-up before those that may hang for all of it, then by policy preference;
+//!   open breakers and components that failed earlier in this call demote; only the route's own
+//!   open breaker shortens the timer;
 //! - rule 10: a redial walk tries routes that failed at once in this call before those that
 //!   timed out or failed slowly;
 //! - rule 4: a recovered component stays negative during the hold-down (in [`crate::state`]);
@@ -31,7 +33,7 @@ use crate::plan::{Attempt, LeftOut, LeftOutReason, Plan, Reason};
 use crate::policy::{Policy, MAX_COMPONENTS};
 use crate::published::Published;
 use crate::request::CallRequest;
-use crate::route::{set_bits, Capabilities, Media, RouteId, RouteKind, RouteSet, MAX_ROUTES};
+use crate::route::{Capabilities, Media, RouteId, RouteKind, RouteSet, MAX_ROUTES};
 use crate::state::{timer_floor_ms, Breaker, Evidence, Snapshot, Views};
 
 /// The network's own give-up on a call attempt that gets no answer: SIP timer B, 64 × T1 = 32 s
@@ -196,7 +198,7 @@ pub(crate) fn fill(
             order.refresh(
                 preference,
                 usable,
-                policy.slow_routes(),
+                request.media != Media::Text,
                 &assessed,
                 constraints.slow_failures(),
                 failed_fast(constraints),
@@ -286,12 +288,15 @@ struct Assessed {
     suspicion: [u8; MAX_ROUTES],
     /// The routes that connected within the learning window (a setup time is learnt).
     proven: RouteSet,
+    /// The routes whose timer is above the policy's `slow_route_s`.
+    slow: RouteSet,
 }
 
 const NOT_ASSESSED: Assessed = Assessed {
     attempts: [PLACEHOLDER; MAX_ROUTES],
     suspicion: [0; MAX_ROUTES],
     proven: RouteSet::EMPTY,
+    slow: RouteSet::EMPTY,
 };
 
 /// Fills `assessed` for each route in `among` from the state at `now_ms` and this call's
@@ -304,6 +309,7 @@ fn assess(
     now_ms: u64,
     blame: &[u8; MAX_COMPONENTS],
 ) {
+    assessed.slow = policy.slow_routes();
     for index in among.iter() {
         let route = &policy.routes()[index];
         // The worst evidence and breaker over the route and its components, from its view (the
@@ -375,46 +381,55 @@ const EMPTY_ORDER: Order = Order {
 };
 
 impl Order {
-    /// Makes this rule 2's order of the routes of `preference` in `among`: the routes in `slow`
-    /// that are not `proven` (no recent success), unless they `failed_fast` earlier in this
-    /// call, and those that failed slowly in it, after the others; among each, routes whose latest attempt in this call timed out or
-    /// failed slowly (`failed_slowly`) after the others (rules 9 and 10); then by the evidence
-    /// class of their attempts (positive, unknown, negative), a route in `slow` ranking with the
-    /// unknown ones when its evidence is positive; then the routes in `slow` after the others;
-    /// then the routes blamed less by failures earlier in the call first (0, 1, 2, more); then
-    /// in preference order. The ranks in each group are a bit set, so walking the groups in
-    /// order and each set upwards needs no sort.
+    /// Makes this rule 2's order of the routes of `preference` in `among`, from what is
+    /// `assessed` of them and this call's failures (rules 9 and 10):
+    /// 1. last, the slow routes (`assessed.slow`) that are not `proven` (no recent success),
+    ///    unless they `failed_fast` earlier in this call, and those that failed slowly in it;
+    /// 2. after the others, routes whose latest attempt in this call timed out or failed slowly
+    ///    (`failed_slowly`);
+    /// 3. by the evidence class of their attempts (positive, unknown, negative), a slow route
+    ///    ranking with the unknown ones when its evidence is positive;
+    /// 4. the slow routes after the others;
+    /// 5. the routes blamed less by failures earlier in the call first (0, 1, 2, more);
+    /// 6. for `a_call` (voice or RTT: a text request's list is the caller's choice of medium),
+    ///    the routes whose timer reaches the network's own give-up after the others;
+    /// 7. in preference order.
+    ///
+    /// Each route's place is one small number (its group, then its rank in the preference
+    /// list), so the order is a sort of at most `MAX_ROUTES` of them.
     fn refresh(
         &mut self,
         preference: &[u8],
         among: RouteSet,
-        slow: RouteSet,
+        a_call: bool,
         assessed: &Assessed,
         failed_slowly: RouteSet,
         failed_fast: RouteSet,
     ) {
-        let mut ranks = [0u32; 96];
+        let mut keys = [0u16; MAX_ROUTES];
+        self.len = 0;
         for (rank, &index) in preference.iter().enumerate() {
             let index = index as usize;
             if among.contains(index) {
-                let slow = slow.contains(index);
+                let slow = assessed.slow.contains(index);
                 let unproven = slow && !assessed.proven.contains(index);
                 let last = (unproven && !failed_fast.contains(index))
                     || (slow && failed_slowly.contains(index));
-                let group = last as usize * 48
-                    + failed_slowly.contains(index) as usize * 24
-                    + rank_slot(assessed.attempts[index].evidence, slow) * 8
-                    + slow as usize * 4
-                    + assessed.suspicion[index].min(3) as usize;
-                ranks[group] |= 1 << rank;
-            }
-        }
-        self.len = 0;
-        for class in ranks {
-            for rank in set_bits(class) {
-                self.indices[self.len] = preference[rank];
+                let long = a_call && assessed.attempts[index].timeout_ms >= NETWORK_GIVE_UP_MS;
+                let group = last as u16 * 96
+                    + failed_slowly.contains(index) as u16 * 48
+                    + rank_slot(assessed.attempts[index].evidence, slow) * 16
+                    + slow as u16 * 8
+                    + u16::from(assessed.suspicion[index].min(3)) * 2
+                    + long as u16;
+                keys[self.len] = group * MAX_ROUTES as u16 + rank as u16;
                 self.len += 1;
             }
+        }
+        let keys = &mut keys[..self.len];
+        keys.sort_unstable();
+        for (slot, key) in self.indices.iter_mut().zip(keys) {
+            *slot = preference[usize::from(*key) % MAX_ROUTES];
         }
     }
 
@@ -471,7 +486,7 @@ impl Rankings {
             order.refresh(
                 preferences.for_media(media),
                 all,
-                policy.slow_routes(),
+                media != Media::Text,
                 &self.assessed,
                 RouteSet::EMPTY,
                 RouteSet::EMPTY,
@@ -500,7 +515,7 @@ fn class(observed: Evidence, breaker: Breaker) -> Evidence {
 /// The slot a route in evidence class `class` ranks in: by class, except that a slow route with
 /// positive evidence ranks with the unknown ones. A slow attempt costs a large part of the
 /// caller's patience: it goes ahead of faster routes only when evidence is against them.
-fn rank_slot(class: Evidence, slow: bool) -> usize {
+fn rank_slot(class: Evidence, slow: bool) -> u16 {
     match class {
         Evidence::Positive if !slow => 0,
         Evidence::Positive | Evidence::Unknown => 1,

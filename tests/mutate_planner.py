@@ -4,11 +4,11 @@
 For each rule it applies one deliberate bug to the planner (or the state store), runs that rule's
 property and expects it to FAIL, then restores the sources. Run from the repository root:
 
-    python3 tests/mutate_planner.py          # rules 1-11, the redial order, slow failures, the
-                                             # route cut short, the slow route's wait, the trials'
-                                             # backoff and the blame property
-    python3 tests/mutate_planner.py 4        # one rule (or `redial`, `slowly`, `slowlast`, `cut`,
-                                             # `slow`, `backoff`, `blame`)
+    python3 tests/mutate_planner.py          # rules 1-11, long timers, the redial order, slow
+                                             # failures, the route cut short, the slow route's
+                                             # wait, the trials' backoff and the blame property
+    python3 tests/mutate_planner.py 4        # one rule (or `long`, `redial`, `slowly`,
+                                             # `slowlast`, `cut`, `slow`, `backoff`, `blame`)
 
 It exits non-zero if a property passes against its broken planner: such a property asserts
 nothing.
@@ -32,7 +32,7 @@ def mutate(rule):
     if rule=='1':
         sub(P,"        let mut attempt = attempts[index];","        let mut attempt = attempts[index];\n        if attempt.evidence == Evidence::Negative { continue; }")
     elif rule=='2':
-        sub(P,"+ rank_slot(assessed.attempts[index].evidence, slow) * 8","+ rank_slot(Evidence::Positive, slow) * 8")
+        sub(P,"+ rank_slot(assessed.attempts[index].evidence, slow) * 16","+ rank_slot(Evidence::Positive, slow) * 16")
     elif rule=='3':
         sub(P,"let (observed, breaker) = (view.observed(now_ms), view.breaker(now_ms));","let (observed, breaker) = (view.observed(now_ms), Breaker::Closed);")
     elif rule=='4':
@@ -52,7 +52,9 @@ def mutate(rule):
     elif rule=='11':
         sub(S,"        let touched = if connected {\n            policy.routes()[route].needs","        let touched = if connected {\n            ComponentSet::default()")
     elif rule=='redial':
-        sub(P,"failed_slowly.contains(index) as usize * 24","false as usize * 24")
+        sub(P,"failed_slowly.contains(index) as u16 * 48","false as u16 * 48")
+    elif rule=='long':
+        sub(P,"let long = a_call &&","let long = false &&")
     elif rule=='slowlast':
         sub(P,"|| (slow && failed_slowly.contains(index))","")
     elif rule=='slowly':
@@ -68,7 +70,7 @@ def mutate(rule):
 
 
 def main():
-    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['redial', 'slowly', 'slowlast', 'cut', 'slow', 'backoff', 'blame']
+    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['long', 'redial', 'slowly', 'slowlast', 'cut', 'slow', 'backoff', 'blame']
     originals = {path: open(path).read() for path in (P, S, R)}
     survived = []
     for rule in rules:
@@ -76,7 +78,7 @@ def main():
             mutate(rule)
             out = subprocess.run(
                 ['cargo', 'test', '--release', '--test', 'rules',
-                 {'blame': 'blame_', 'redial': 'rule_10_redial', 'slowly': 'rule_10_redial', 'slowlast': 'rule_10_a_slow_route', 'cut': 'rule_9_a_route_cut', 'slow': 'rule_10_slow', 'backoff': 'rule_3_failed'}.get(rule, f'rule_{rule}_')],
+                 {'long': 'rule_2_', 'blame': 'blame_', 'redial': 'rule_10_redial', 'slowly': 'rule_10_redial', 'slowlast': 'rule_10_a_slow_route', 'cut': 'rule_9_a_route_cut', 'slow': 'rule_10_slow', 'backoff': 'rule_3_failed'}.get(rule, f'rule_{rule}_')],
                 capture_output=True, text=True).stdout
         finally:
             for path, text in originals.items():

@@ -114,7 +114,8 @@ fn a_hung_core_demotes_wifi_calling_even_when_preferred() {
 }
 
 /// AT&T 2024 phase 1 (radio down, core fine): the home network falls to "SOS only". The plan goes
-/// straight to another network; Wi-Fi calling, whose core is fine, stays usable too.
+/// straight to another network, or first to Wi-Fi calling where the caller has it: its core is
+/// fine, and its 10 s attempt costs less than the other network's 32 s scan and attach (rule 2).
 #[test]
 fn sos_only_goes_straight_to_another_network() {
     let router = Router::new(Policy::us_default());
@@ -139,7 +140,7 @@ fn sos_only_goes_straight_to_another_network() {
         .collect();
     assert_eq!(
         &names[..2],
-        ["other_network", "wifi_calling"],
+        ["wifi_calling", "other_network"],
         "{}",
         plan.explain()
     );
@@ -244,7 +245,8 @@ fn text_only_where_the_psap_is_text_ready_and_the_caller_can_text() {
 }
 
 /// Every monitor silent for longer than every TTL: nothing is known, so nothing is ruled out.
-/// The plan is non-empty and in plain policy order, every attempt unverified.
+/// The plan is non-empty and in policy order (but for the other network's 32 s timer, after the
+/// shorter ones: rule 2), every attempt unverified.
 #[test]
 fn all_monitors_silent_past_every_ttl_yields_policy_order() {
     let router = Router::new(Policy::us_default());
@@ -264,7 +266,7 @@ fn all_monitors_silent_past_every_ttl_yields_policy_order() {
     // Text is left out: the PSAP's text-readiness was never observed.
     assert_eq!(
         order,
-        ["home", "sim2", "other_network", "wifi_calling", "satellite"],
+        ["home", "sim2", "wifi_calling", "other_network", "satellite"],
         "{}",
         plan.explain()
     );

@@ -95,9 +95,11 @@ proptest! {
 
     /// Rule 2. Fresh positive before unknown before fresh negative, by the test's own model of
     /// each route's evidence; routes whose timer is above the policy's `slow_route_s`
-    /// (satellite) that have not connected recently after all faster ones; policy preference
-    /// within that.
-    /// Broken planner it caught: ranking by preference only (no sort by evidence class).
+    /// (satellite) that have not connected recently after all faster ones; within a class,
+    /// routes on a timer shorter than the network's own give-up before those that may hang for
+    /// all of it; policy preference within that.
+    /// Broken planners it caught: ranking by preference only (no sort by evidence class); a
+    /// 32 s other network ahead of a 10 s Wi-Fi calling attempt with nothing against either.
     #[test]
     fn rule_2_fresh_evidence_first(
         facts in prop::collection::vec(prop::option::of((any::<u8>(), 0u8..2)), 7),
@@ -134,7 +136,8 @@ proptest! {
             // that has not connected recently (no success in this test) after every faster one.
             let slow = r.setup_timeout_ms > policy.slow_route_ms;
             let rank = if slow && class == Evidence::Positive { Evidence::Unknown } else { class };
-            (slow, rank, preference.iter().position(|&p| p as usize == index).unwrap())
+            let long = r.setup_timeout_ms >= sosroute::NETWORK_GIVE_UP_MS;
+            (slow, rank, long, preference.iter().position(|&p| p as usize == index).unwrap())
         };
         let keys: Vec<_> = plan.attempts.iter().map(|a| key(a.route)).collect();
         prop_assert!(keys.windows(2).all(|w| w[0] < w[1]), "order {:?}: {}", keys, plan.explain());

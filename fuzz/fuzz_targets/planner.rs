@@ -278,7 +278,7 @@ fn check(
     }
 
     let mut total = 0u64;
-    let mut previous: Option<(bool, bool, Evidence, bool, u8, usize)> = None;
+    let mut previous: Option<(bool, bool, Evidence, bool, u8, bool, usize)> = None;
     for a in &plan.attempts {
         let index = policy.route_index(a.route).expect("attempted routes exist");
         let route = &policy.routes()[index];
@@ -343,7 +343,7 @@ fn check(
         // connected recently (no setup time learnt) after every faster route, unless it failed
         // at once in this call, and so does one that timed out or failed slowly in this call;
         // routes that timed out or failed slowly in this call after those that failed at once
-        // or were not tried.
+        // or were not tried. Then for a call, routes on a timer shorter than the give-up first.
         let slow = route.setup_timeout_ms > policy.slow_route_ms;
         let ranked = if slow && a.evidence == Evidence::Positive {
             Evidence::Unknown
@@ -354,12 +354,25 @@ fn check(
         let failed_slowly = constraints.timed_out.contains(index)
             || constraints.failed_slowly.contains(index);
         let failed_fast = constraints.tried_ms[index] > 0 && !failed_slowly;
+        // For a call (not a text request), a route whose timer before any redial reaches the
+        // network's give-up after the shorter ones: the policy's timer, shortened while its own
+        // breaker is open, never below what its recent successes needed and a quarter.
+        let health = snapshot.route_health(index);
+        let mut timer = route.setup_timeout_ms;
+        if health.breaker(policy, now) == Breaker::Open {
+            let shortened = timer * u64::from(policy.demoted_timeout_pct) / 100;
+            timer = shortened.max(policy.min_setup_timeout_ms).min(timer);
+        }
+        let need = health.setup_need_ms(policy, now);
+        let long =
+            request.media != Media::Text && timer.max(need + need / 4) >= NETWORK_GIVE_UP_MS;
         let key = (
             (unproven && !failed_fast) || (slow && failed_slowly),
             failed_slowly,
             ranked,
             slow,
             suspicion,
+            long,
             rank,
         );
         if let Some(p) = previous {
