@@ -28,7 +28,7 @@ def sub(path, old, new):
 
 
 def mutate(rule):
-    LOOP = "        for class in ranks {"
+    SORT = "        keys.sort_unstable();"
     if rule=='1':
         sub(P,"        let mut attempt = attempts[index];","        let mut attempt = attempts[index];\n        if attempt.evidence == Evidence::Negative { continue; }")
     elif rule=='2':
@@ -42,9 +42,9 @@ def mutate(rule):
     elif rule=='6':
         sub(P,"        attempt.timeout_ms = attempt.timeout_ms.min(remaining);\n        remaining -= attempt.timeout_ms;","        remaining = remaining.saturating_sub(attempt.timeout_ms);")
     elif rule=='7':
-        sub(P,LOOP,"        static FLIP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n        let flip = FLIP.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1;\n        let ranks = if flip { let mut r = ranks; r.swap(0, 8); r } else { ranks };\n        for class in ranks {")
+        sub(P,SORT,SORT+"\n        static FLIP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n        if FLIP.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1 { keys.reverse(); }")
     elif rule=='8':
-        sub(P,LOOP,"        for class in { let mut r = ranks; r.swap(0, 8); r } {")
+        sub(P,"        Evidence::Positive if !slow => 0,\n        Evidence::Positive | Evidence::Unknown => 1,","        Evidence::Unknown => 0,\n        Evidence::Positive => 1,")
     elif rule=='9':
         sub(P,"        0 => timeout_ms,\n        before => timeout_ms.max(before).max(NETWORK_GIVE_UP_MS),","        _ => timeout_ms,")
     elif rule=='10':

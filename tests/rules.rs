@@ -408,7 +408,8 @@ proptest! {
     /// Rule 7. Same request, state and policy give the same plan, bit for bit, on two routers
     /// fed the same updates (one as a batch, one an update at a time), and on one router asked
     /// twice.
-    /// Broken planner it caught: the class order alternating from one ranking to the next.
+    /// Broken planners it caught: the class order alternating from one ranking to the next; the
+    /// order reversed on every other ranking.
     #[test]
     fn rule_7_deterministic(
         history in arb_history(&default_policy(), NOW),
