@@ -198,10 +198,10 @@ pub(crate) fn fill(
             order.refresh(
                 preference,
                 usable,
+                policy.slow_routes(),
                 request.media != Media::Text,
                 &assessed,
-                constraints.slow_failures(),
-                failed_fast(constraints),
+                Failures::of(constraints),
             );
             fresh = (assessed.attempts, order);
             (&fresh.0, &fresh.1)
@@ -266,14 +266,32 @@ fn cut_short(constraints: &Constraints<'_>) -> RouteSet {
     set
 }
 
-/// The routes whose latest attempt in this call failed at once (within the redial backoff).
-fn failed_fast(constraints: &Constraints<'_>) -> RouteSet {
-    let slow = constraints.slow_failures();
-    let mut set = RouteSet::EMPTY;
-    for (index, &tried) in constraints.tried_ms.iter().enumerate() {
-        set.set(index, tried > 0 && !slow.contains(index));
+/// How the latest attempt at each route (by policy index) earlier in a call failed, for the
+/// redial order (rules 9 and 10).
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    /// Failed at once (within the redial backoff).
+    at_once: RouteSet,
+    /// Timed out or failed slowly.
+    slowly: RouteSet,
+}
+
+impl Failures {
+    /// A call that has tried nothing yet.
+    const NONE: Failures = Failures {
+        at_once: RouteSet::EMPTY,
+        slowly: RouteSet::EMPTY,
+    };
+
+    /// The failures of the call with `constraints`.
+    fn of(constraints: &Constraints<'_>) -> Failures {
+        let slowly = constraints.slow_failures();
+        let mut at_once = RouteSet::EMPTY;
+        for (index, &tried) in constraints.tried_ms.iter().enumerate() {
+            at_once.set(index, tried > 0 && !slowly.contains(index));
+        }
+        Failures { at_once, slowly }
     }
-    set
 }
 
 /// What the state says of each route (by policy index), for ranking.
@@ -288,15 +306,12 @@ struct Assessed {
     suspicion: [u8; MAX_ROUTES],
     /// The routes that connected within the learning window (a setup time is learnt).
     proven: RouteSet,
-    /// The routes whose timer is above the policy's `slow_route_s`.
-    slow: RouteSet,
 }
 
 const NOT_ASSESSED: Assessed = Assessed {
     attempts: [PLACEHOLDER; MAX_ROUTES],
     suspicion: [0; MAX_ROUTES],
     proven: RouteSet::EMPTY,
-    slow: RouteSet::EMPTY,
 };
 
 /// Fills `assessed` for each route in `among` from the state at `now_ms` and this call's
@@ -309,7 +324,6 @@ fn assess(
     now_ms: u64,
     blame: &[u8; MAX_COMPONENTS],
 ) {
-    assessed.slow = policy.slow_routes();
     for index in among.iter() {
         let route = &policy.routes()[index];
         // The worst evidence and breaker over the route and its components, from its view (the
@@ -382,11 +396,11 @@ const EMPTY_ORDER: Order = Order {
 
 impl Order {
     /// Makes this rule 2's order of the routes of `preference` in `among`, from what is
-    /// `assessed` of them and this call's failures (rules 9 and 10):
-    /// 1. last, the slow routes (`assessed.slow`) that are not `proven` (no recent success),
-    ///    unless they `failed_fast` earlier in this call, and those that failed slowly in it;
-    /// 2. after the others, routes whose latest attempt in this call timed out or failed slowly
-    ///    (`failed_slowly`);
+    /// `assessed` of them and the `failures` earlier in this call (rules 9 and 10):
+    /// 1. last, the routes in `slow` that are not `proven` (no recent success), unless they
+    ///    failed at once earlier in this call, and those that failed slowly in it;
+    /// 2. after the others, routes whose latest attempt in this call timed out or failed
+    ///    slowly;
     /// 3. by the evidence class of their attempts (positive, unknown, negative), a slow route
     ///    ranking with the unknown ones when its evidence is positive;
     /// 4. the slow routes after the others;
@@ -401,23 +415,23 @@ impl Order {
         &mut self,
         preference: &[u8],
         among: RouteSet,
+        slow: RouteSet,
         a_call: bool,
         assessed: &Assessed,
-        failed_slowly: RouteSet,
-        failed_fast: RouteSet,
+        failures: Failures,
     ) {
         let mut keys = [0u16; MAX_ROUTES];
         self.len = 0;
         for (rank, &index) in preference.iter().enumerate() {
             let index = index as usize;
             if among.contains(index) {
-                let slow = assessed.slow.contains(index);
+                let slow = slow.contains(index);
                 let unproven = slow && !assessed.proven.contains(index);
-                let last = (unproven && !failed_fast.contains(index))
-                    || (slow && failed_slowly.contains(index));
+                let last = (unproven && !failures.at_once.contains(index))
+                    || (slow && failures.slowly.contains(index));
                 let long = a_call && assessed.attempts[index].timeout_ms >= NETWORK_GIVE_UP_MS;
                 let group = last as u16 * 96
-                    + failed_slowly.contains(index) as u16 * 48
+                    + failures.slowly.contains(index) as u16 * 48
                     + rank_slot(assessed.attempts[index].evidence, slow) * 16
                     + slow as u16 * 8
                     + u16::from(assessed.suspicion[index].min(3)) * 2
@@ -486,10 +500,10 @@ impl Rankings {
             order.refresh(
                 preferences.for_media(media),
                 all,
+                policy.slow_routes(),
                 media != Media::Text,
                 &self.assessed,
-                RouteSet::EMPTY,
-                RouteSet::EMPTY,
+                Failures::NONE,
             );
         }
     }

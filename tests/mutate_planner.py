@@ -52,11 +52,11 @@ def mutate(rule):
     elif rule=='11':
         sub(S,"        let touched = if connected {\n            policy.routes()[route].needs","        let touched = if connected {\n            ComponentSet::default()")
     elif rule=='redial':
-        sub(P,"failed_slowly.contains(index) as u16 * 48","false as u16 * 48")
+        sub(P,"failures.slowly.contains(index) as u16 * 48","false as u16 * 48")
     elif rule=='long':
         sub(P,"let long = a_call &&","let long = false &&")
     elif rule=='slowlast':
-        sub(P,"|| (slow && failed_slowly.contains(index))","")
+        sub(P,"|| (slow && failures.slowly.contains(index))","")
     elif rule=='slowly':
         sub(P,"self.timed_out.union(self.failed_slowly)","self.timed_out")
     elif rule=='cut':
