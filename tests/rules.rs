@@ -493,14 +493,13 @@ struct Dialled {
     start_ms: u64,
 }
 
-/// Drives a call that never connects from `NOW`: each attempt ends as `outcomes` says, in turn
-/// (0: times out on its timer; 1: no signal at once; 2: refused after half a second; 3: refused
-/// after 5 s, or on its timer if that is shorter). Returns
-/// every attempt and how the call ended, or `None` if it has not ended after 5,000 attempts.
-fn drive(
+/// Drives a call from its request's time: `end` says how each attempt ends, from its number in
+/// the call and the attempt: the outcome and how long it took. Returns every attempt and how the
+/// call ended, or `None` if it has not ended after 5,000 attempts.
+fn drive_with(
     router: &Router,
     request: CallRequest,
-    outcomes: &[u8],
+    end: &dyn Fn(usize, &sosroute::Attempt) -> (Outcome, u64),
 ) -> (Vec<Dialled>, Option<sosroute::Done>) {
     let mut call = router.begin(request);
     let mut now = request.now_ms;
@@ -515,27 +514,49 @@ fn drive(
             attempt: a,
             start_ms,
         });
-        let (outcome, took) = match outcomes[k % outcomes.len()] {
-            0 => (Outcome::TimedOut, a.timeout_ms),
-            1 => (
-                Outcome::Rejected {
-                    cause: sosroute::RejectCause::NoSignal,
-                    code: 0,
-                },
-                0,
-            ),
-            k => (
-                Outcome::Rejected {
-                    cause: sosroute::RejectCause::Other,
-                    code: 0,
-                },
-                a.timeout_ms.min(if k == 2 { 500 } else { 5_000 }),
-            ),
-        };
+        let (outcome, took) = end(k, &a);
         now = start_ms + took;
         call.report(outcome, now).unwrap();
     }
     (dialled, None)
+}
+
+/// A refusal for `cause`.
+fn refused(cause: sosroute::RejectCause) -> Outcome {
+    Outcome::Rejected { cause, code: 0 }
+}
+
+/// Drives a call that never connects: each attempt ends as `outcomes` says, in turn (0: times
+/// out on its timer; 1: no signal at once; 2: refused after half a second; 3: refused after
+/// 5 s, or on its timer if that is shorter). See [`drive_with`].
+fn drive(
+    router: &Router,
+    request: CallRequest,
+    outcomes: &[u8],
+) -> (Vec<Dialled>, Option<sosroute::Done>) {
+    drive_with(
+        router,
+        request,
+        &|k, a| match outcomes[k % outcomes.len()] {
+            0 => (Outcome::TimedOut, a.timeout_ms),
+            1 => (refused(sosroute::RejectCause::NoSignal), 0),
+            2 => (refused(sosroute::RejectCause::Other), a.timeout_ms.min(500)),
+            _ => (
+                refused(sosroute::RejectCause::Other),
+                a.timeout_ms.min(5_000),
+            ),
+        },
+    )
+}
+
+/// The routes dialled in a call's first walk of the list and in its second (a redial).
+fn first_two_walks(dialled: &[Dialled]) -> (Vec<RouteId>, Vec<RouteId>) {
+    let routes: Vec<_> = dialled.iter().map(|d| d.attempt.route).collect();
+    let walk = (1..routes.len())
+        .find(|&k| routes[..k].contains(&routes[k]))
+        .expect("the call walks the list again");
+    let second = routes[walk..].iter().take(walk).copied().collect();
+    (routes[..walk].to_vec(), second)
 }
 
 /// Rule 10 in a session: an attempt refused only after seconds counts as a slow failure, not
@@ -547,18 +568,14 @@ fn rule_10_a_slow_refusal_is_redialled_after_the_fast_ones() {
     let router = Router::new(policy.clone());
     let request = CallRequest::new(1, "911", Media::Voice, Capabilities::ALL, NOW).unwrap();
     let (dialled, _) = drive(&router, request, &[3, 1, 1, 1, 1, 1]);
-    let routes: Vec<_> = dialled.iter().map(|d| d.attempt.route).collect();
+    let (first, second) = first_two_walks(&dialled);
     let home = policy.routes()[0].id;
-    assert_eq!(routes[0], home);
-    // The first walk dials each usable route once; the redial walks them again.
-    let walk = (1..routes.len())
-        .find(|&k| routes[..k].contains(&routes[k]))
-        .unwrap();
-    assert!(walk > 1, "{routes:?}");
+    assert_eq!(first[0], home);
+    assert!(first.len() > 1, "{first:?}");
     assert_eq!(
-        routes[2 * walk - 1],
-        home,
-        "home refused after 5 s, the others at once: {routes:?}"
+        second.last(),
+        Some(&home),
+        "home refused after 5 s, the others at once: {first:?} then {second:?}"
     );
 }
 
@@ -572,29 +589,11 @@ fn rule_10_a_slow_route_that_failed_slowly_is_redialled_last() {
     let satellite = policy.routes()[5].id;
     let home = policy.routes()[0].id;
     assert_eq!(policy.routes()[5].kind, RouteKind::Satellite);
-    // Drives one call from `start`; `end` says how each attempt ends: outcome and seconds taken.
-    let call = |start: u64, end: &dyn Fn(RouteId, u64) -> (Outcome, u64)| {
-        let request = CallRequest::new(1, "911", Media::Voice, Capabilities::ALL, start).unwrap();
-        let mut session = router.begin(request);
-        let (mut now, mut routes) = (start, Vec::new());
-        while let Next::Attempt(a) = session.next_attempt(now).unwrap() {
-            routes.push(a.route);
-            let (outcome, took) = end(a.route, a.timeout_ms);
-            now += a.delay_ms + took;
-            session.report(outcome, now).unwrap();
-            if outcome.is_connected() || routes.len() > 12 {
-                break;
-            }
-        }
-        routes
-    };
-    let no_signal = Outcome::Rejected {
-        cause: sosroute::RejectCause::NoSignal,
-        code: 0,
-    };
+    let no_signal = refused(sosroute::RejectCause::NoSignal);
     // Another caller's satellite call connects after 47 s.
-    call(NOW, &|route, _| {
-        if route == satellite {
+    let request = |at| CallRequest::new(1, "911", Media::Voice, Capabilities::ALL, at).unwrap();
+    drive_with(&router, request(NOW), &|_, a| {
+        if a.route == satellite {
             (Outcome::Connected, 47_000)
         } else {
             (no_signal, 0)
@@ -609,26 +608,24 @@ fn rule_10_a_slow_route_that_failed_slowly_is_redialled_last() {
             later,
         ))])
         .unwrap();
-    let routes = call(later, &|route, timer| {
-        if route == home {
-            let refused = Outcome::Rejected {
-                cause: sosroute::RejectCause::Other,
-                code: 0,
-            };
-            (refused, 9_000)
-        } else if route == satellite {
-            (Outcome::TimedOut, timer)
+    let (dialled, _) = drive_with(&router, request(later), &|_, a| {
+        if a.route == home {
+            (refused(sosroute::RejectCause::Other), 9_000)
+        } else if a.route == satellite {
+            (Outcome::TimedOut, a.timeout_ms)
         } else {
             (no_signal, 0)
         }
     });
-    let walk = (1..routes.len())
-        .find(|&k| routes[..k].contains(&routes[k]))
-        .unwrap();
-    let again = &routes[walk..];
-    let at = |route| again.iter().position(|&r| r == route).unwrap_or(usize::MAX);
-    assert!(routes[..walk].contains(&satellite), "{routes:?}");
-    assert!(at(home) < at(satellite), "{routes:?}");
+    let (first, second) = first_two_walks(&dialled);
+    let at = |route| {
+        second
+            .iter()
+            .position(|&r| r == route)
+            .unwrap_or(usize::MAX)
+    };
+    assert!(first.contains(&satellite), "{first:?}");
+    assert!(at(home) < at(satellite), "{first:?} then {second:?}");
 }
 
 proptest! {
