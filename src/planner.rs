@@ -10,14 +10,16 @@
 //!   timer is above the policy's `slow_route_s`; a slow one that has not connected recently
 //!   after every faster one), then, for a call, routes whose timer is shorter than the
 //!   network's own give-up before those that may hang for all of it, then by policy preference;
-//!   open breakers and components that failed earlier in this call demote; only the route's own
-//!   open breaker shortens the timer;
+//!   open breakers and components that failed earlier in this call demote; of them, only the
+//!   route's own open breaker shortens the timer;
 //! - rule 10: a redial walk tries routes that failed at once in this call before those that
 //!   timed out or failed slowly;
 //! - rule 4: a recovered component stays negative during the hold-down (in [`crate::state`]);
-//! - rule 9: no timer is cut below what the route's recent successes needed; a half-open trial
-//!   runs on the full timer; a further attempt at a route in one call waits for the network's
-//!   own give-up ([`NETWORK_GIVE_UP_MS`]), or as long as the one before where that was longer;
+//! - rule 9: no timer is cut below what the route's recent successes needed; a route whose timer
+//!   bounds a hang is probed on a shortened timer while observations say it is down; a half-open
+//!   trial runs on the full timer; a further attempt at a route in one call waits for the
+//!   network's own give-up ([`NETWORK_GIVE_UP_MS`]), or as long as the one before where that was
+//!   longer;
 //!   a route that ran out a shorter timer stays in the walk, after the routes not tried yet and
 //!   before unproven slow ones;
 //! - rule 6: timers are clipped to the remaining budget, and routes past it are left out;
@@ -340,14 +342,21 @@ fn assess(
         assessed.suspicion[index] = suspect.map_or(0, |c| blame[c.0 as usize % MAX_COMPONENTS]);
         let (observed, breaker) = (view.observed(now_ms), view.breaker(now_ms));
         let class = class(observed, breaker);
-        // Rule 9: never below what recent successes needed; only the route's own open breaker
-        // (its own attempts failed, across calls) shortens the timer: not a component's breaker
-        // (other routes' failures, through the policy's assumed dependencies), not a suspicion
-        // within this call, not a half-open trial.
+        // Rule 9: never below what recent successes needed. Two things shorten the timer: the
+        // route's own open breaker (its own attempts failed, across calls), and, for a route
+        // whose timer bounds a hang (below the network's own give-up), fresh observations that
+        // it is down (or back within the hold-down): an attempt then is a probe, and one cut
+        // short is redialled on the give-up. Not a component's breaker (other routes' failures,
+        // through the policy's assumed dependencies), not a suspicion within this call, not a
+        // half-open trial.
         let need = view.setup_need_ms(now_ms);
         assessed.proven.set(index, need > 0);
         let floor = timer_floor_ms(need);
-        let timeout_ms = if view.own_breaker(now_ms) == Breaker::Open {
+        let own = view.own_breaker(now_ms);
+        let probe = own == Breaker::Closed
+            && route.setup_timeout_ms < NETWORK_GIVE_UP_MS
+            && observed == Evidence::Negative;
+        let timeout_ms = if probe || own == Breaker::Open {
             demoted_timeout(route.setup_timeout_ms, policy)
         } else {
             route.setup_timeout_ms

@@ -1162,7 +1162,7 @@ mod tests {
             assert!(p.component_id(name).is_some(), "{name}");
         }
         let home = p.route_by_name("home").unwrap();
-        assert_eq!(home.setup_timeout_ms, 10_000);
+        assert_eq!(home.setup_timeout_ms, 15_000);
         assert!(p.budget_ms >= 120_000);
         assert_eq!(p.preference(Media::Voice, PsapId(0))[0], 0);
     }

@@ -232,7 +232,7 @@ fn a_changed_decision_is_reported() {
     router.plan(&voice(2, 20));
     router.drain_audit();
     let text = text(&log);
-    let tampered = text.replacen("\"timeout_ms\":10000", "\"timeout_ms\":9000", 1);
+    let tampered = text.replacen("\"timeout_ms\":15000", "\"timeout_ms\":9000", 1);
     assert_ne!(tampered, text);
     let report = replay(&tampered).unwrap();
     assert_eq!(report.matched, 1);
@@ -351,9 +351,9 @@ fn preview_re_plans_recorded_decisions_under_a_candidate() {
     let same = sim::preview::preview_with_audit(&shipped, &shipped, vec![], &logs, 0.5).unwrap();
     let recorded = same.recorded.as_ref().unwrap();
     assert_eq!((recorded.plans, recorded.changed), (5, 0));
-    // The home route's timer cut from 10 s to 8 s: every recorded decision changes its timers.
+    // The home route's timer cut from 15 s to 8 s: every recorded decision changes its timers.
     let text =
-        sosroute::US_HANDSET_TOML.replacen("setup_timeout_s = 10.0", "setup_timeout_s = 8.0", 1);
+        sosroute::US_HANDSET_TOML.replacen("setup_timeout_s = 15.0", "setup_timeout_s = 8.0", 1);
     let candidate = Policy::parse(&text, PolicyFormat::Toml).unwrap();
     let p = sim::preview::preview_with_audit(&shipped, &candidate, vec![], &logs, 0.5).unwrap();
     let recorded = p.recorded.as_ref().unwrap();

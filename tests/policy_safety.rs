@@ -17,7 +17,7 @@ fn edited(from: &str, to: &str) -> String {
 
 /// A policy that differs in what it decides: tiny timers on the home route.
 fn candidate() -> String {
-    edited("setup_timeout_s = 10.0", "setup_timeout_s = 2.0")
+    edited("setup_timeout_s = 15.0", "setup_timeout_s = 2.0")
 }
 
 #[test]

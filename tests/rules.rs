@@ -69,6 +69,50 @@ fn modelled_class(fact: Option<(Fact, u64)>, policy: &Policy, now: u64) -> Evide
     }
 }
 
+/// Each component of `policy` observed at most once, by `facts` (one per component, in order):
+/// a random fact, either fresh or long stale. The history, and each component's fact with its
+/// time for [`modelled_class`].
+fn observed_once(
+    policy: &Policy,
+    facts: &[Option<(u8, u8)>],
+) -> (Vec<Update>, Vec<Option<(Fact, u64)>>) {
+    let mut history = Vec::new();
+    let mut per_component = Vec::new();
+    for (i, f) in facts.iter().enumerate() {
+        let c = ComponentId(i as u16);
+        let radio = policy.components()[i].kind == sosroute::ComponentKind::Radio;
+        let fact = f.map(|(pick, age)| {
+            let fact = sample_fact(radio, pick);
+            let at = if age == 0 { NOW - 1_000 } else { 0 };
+            (fact, at)
+        });
+        if let Some((fact, at)) = fact {
+            history.push(Update::Observe(Observation::component(c, fact, at)));
+        }
+        per_component.push(fact);
+    }
+    (history, per_component)
+}
+
+/// The test's own model of the evidence class of the route at policy index `index`: the worst
+/// over its components, unknown for a route that needs none.
+fn modelled_route_class(
+    policy: &Policy,
+    per_component: &[Option<(Fact, u64)>],
+    index: usize,
+) -> Evidence {
+    let r = &policy.routes()[index];
+    let mut class = if r.needs.0 == 0 {
+        Evidence::Unknown
+    } else {
+        Evidence::Positive
+    };
+    for c in r.needs.iter() {
+        class = class.max(modelled_class(per_component[c.0 as usize], policy, NOW));
+    }
+    class
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -99,39 +143,21 @@ proptest! {
     /// routes on a timer shorter than the network's own give-up before those that may hang for
     /// all of it; policy preference within that.
     /// Broken planners it caught: ranking by preference only (no sort by evidence class); a
-    /// 32 s other network ahead of a 10 s Wi-Fi calling attempt with nothing against either.
+    /// 32 s other network ahead of a 15 s Wi-Fi calling attempt with nothing against either.
     #[test]
     fn rule_2_fresh_evidence_first(
         facts in prop::collection::vec(prop::option::of((any::<u8>(), 0u8..2)), 7),
         caller in 0u32..=Capabilities::ALL.0,
     ) {
         let policy = default_policy();
-        // Each component observed at most once: a random fact, either fresh or long stale.
-        let mut history = Vec::new();
-        let mut per_component = Vec::new();
-        for (i, f) in facts.iter().enumerate() {
-            let c = ComponentId(i as u16);
-            let radio = policy.components()[i].kind == sosroute::ComponentKind::Radio;
-            let fact = f.map(|(pick, age)| {
-                let fact = sample_fact(radio, pick);
-                let at = if age == 0 { NOW - 1_000 } else { 0 };
-                (fact, at)
-            });
-            if let Some((fact, at)) = fact {
-                history.push(Update::Observe(Observation::component(c, fact, at)));
-            }
-            per_component.push(fact);
-        }
+        let (history, per_component) = observed_once(&policy, &facts);
         let router = router_with(&policy, &history);
         let plan = router.plan(&voice(NOW, Capabilities(caller)));
         let preference = policy.preference(Media::Voice, PSAP);
         let key = |route: sosroute::RouteId| {
             let index = policy.route_index(route).unwrap();
             let r = &policy.routes()[index];
-            let mut class = if r.needs.0 == 0 { Evidence::Unknown } else { Evidence::Positive };
-            for c in r.needs.iter() {
-                class = class.max(modelled_class(per_component[c.0 as usize], &policy, NOW));
-            }
+            let class = modelled_route_class(&policy, &per_component, index);
             // A slow route with positive evidence ranks with the unknown ones; a slow route
             // that has not connected recently (no success in this test) after every faster one.
             let slow = r.setup_timeout_ms > policy.slow_route_ms;
@@ -143,12 +169,7 @@ proptest! {
         prop_assert!(keys.windows(2).all(|w| w[0] < w[1]), "order {:?}: {}", keys, plan.explain());
         for a in &plan.attempts {
             let index = policy.route_index(a.route).unwrap();
-            let r = &policy.routes()[index];
-            let mut class = if r.needs.0 == 0 { Evidence::Unknown } else { Evidence::Positive };
-            for c in r.needs.iter() {
-                class = class.max(modelled_class(per_component[c.0 as usize], &policy, NOW));
-            }
-            prop_assert_eq!(a.evidence, class);
+            prop_assert_eq!(a.evidence, modelled_route_class(&policy, &per_component, index));
         }
     }
 
@@ -858,6 +879,35 @@ proptest! {
             let before: u64 = plan.attempts[..at].iter().map(|b| b.timeout_ms).sum();
             let left = policy.budget_ms - before;
             prop_assert!(plan.attempts[at].timeout_ms >= route.setup_timeout_ms.min(left), "{}", plan.explain());
+        }
+    }
+
+    /// Rule 9. With nothing learnt and no breaker open, a route's timer is the policy's, except
+    /// that a route whose timer bounds a hang (below the network's own give-up) is probed on the
+    /// demoted share while fresh observations say it is down; then clipped to the budget left.
+    /// Broken planner it caught: no probe (the full timer against a route observed down).
+    #[test]
+    fn rule_9_a_route_observed_down_is_probed(
+        facts in prop::collection::vec(prop::option::of((any::<u8>(), 0u8..2)), 7),
+        caller in 0u32..=Capabilities::ALL.0,
+    ) {
+        let policy = default_policy();
+        let (history, per_component) = observed_once(&policy, &facts);
+        let router = router_with(&policy, &history);
+        let plan = router.plan(&voice(NOW, Capabilities(caller)));
+        let mut left = policy.budget_ms;
+        for a in &plan.attempts {
+            let index = policy.route_index(a.route).unwrap();
+            let r = &policy.routes()[index];
+            let down = modelled_route_class(&policy, &per_component, index) == Evidence::Negative;
+            let timer = if down && r.setup_timeout_ms < sosroute::NETWORK_GIVE_UP_MS {
+                (r.setup_timeout_ms * u64::from(policy.demoted_timeout_pct) / 100)
+                    .max(policy.min_setup_timeout_ms)
+            } else {
+                r.setup_timeout_ms
+            };
+            prop_assert_eq!(a.timeout_ms, timer.min(left), "{}", plan.explain());
+            left -= a.timeout_ms;
         }
     }
 
