@@ -94,6 +94,18 @@ fn observed_once(
     (history, per_component)
 }
 
+/// The default policy, each component's fact as [`observed_once`] makes them, and the voice plan
+/// for `caller` on a router that has seen only those.
+fn plan_observed_once(
+    facts: &[Option<(u8, u8)>],
+    caller: u32,
+) -> (Policy, Vec<Option<(Fact, u64)>>, Plan) {
+    let policy = default_policy();
+    let (history, per_component) = observed_once(&policy, facts);
+    let plan = router_with(&policy, &history).plan(&voice(NOW, Capabilities(caller)));
+    (policy, per_component, plan)
+}
+
 /// The test's own model of the evidence class of the route at policy index `index`: the worst
 /// over its components, unknown for a route that needs none.
 fn modelled_route_class(
@@ -149,10 +161,7 @@ proptest! {
         facts in prop::collection::vec(prop::option::of((any::<u8>(), 0u8..2)), 7),
         caller in 0u32..=Capabilities::ALL.0,
     ) {
-        let policy = default_policy();
-        let (history, per_component) = observed_once(&policy, &facts);
-        let router = router_with(&policy, &history);
-        let plan = router.plan(&voice(NOW, Capabilities(caller)));
+        let (policy, per_component, plan) = plan_observed_once(&facts, caller);
         let preference = policy.preference(Media::Voice, PSAP);
         let key = |route: sosroute::RouteId| {
             let index = policy.route_index(route).unwrap();
@@ -891,10 +900,7 @@ proptest! {
         facts in prop::collection::vec(prop::option::of((any::<u8>(), 0u8..2)), 7),
         caller in 0u32..=Capabilities::ALL.0,
     ) {
-        let policy = default_policy();
-        let (history, per_component) = observed_once(&policy, &facts);
-        let router = router_with(&policy, &history);
-        let plan = router.plan(&voice(NOW, Capabilities(caller)));
+        let (policy, per_component, plan) = plan_observed_once(&facts, caller);
         let mut left = policy.budget_ms;
         for a in &plan.attempts {
             let index = policy.route_index(a.route).unwrap();
