@@ -827,8 +827,8 @@ proptest! {
         }
     }
 
-    /// Rule 9. Timers are bounds learnt from evidence: in one call, a route dialled again gets a
-    /// longer timer than before (doubling up to the network's own give-up, 32 s), unless the
+    /// Rule 9. Timers are bounds learnt from evidence: in one call, a route dialled again on a
+    /// timer below the network's own give-up (32 s) gets a longer one (the give-up), unless the
     /// budget cut it; after a success that took `took` ms, the route's timer is at least that
     /// for the next call; a half-open trial runs on the route's full timer.
     /// Broken planner it caught: no escalation (the same timer on every redial).
