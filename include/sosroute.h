@@ -498,8 +498,8 @@ enum sos_reason
      */
     SOS_REASON_UNVERIFIED = 2,
     /**
-     * Recent failures: demoted, with a shorter timer (never below what the route's recent
-     * successes needed).
+     * Recent failures: demoted. Its timer is shorter only where the route's own breaker is open
+     * or it is observed down, and never below what the route's recent successes needed.
      */
     SOS_REASON_DEMOTED = 3,
     /**
@@ -507,7 +507,9 @@ enum sos_reason
      */
     SOS_REASON_TRIAL = 4,
     /**
-     * Fresh negative evidence; tried anyway (fail open).
+     * Fresh negative evidence (or a recovery still in hold-down); tried anyway (fail open). A
+     * route whose timer is below the network's own give-up (32 s) is probed on a shorter timer,
+     * never below what its recent successes needed.
      */
     SOS_REASON_FAIL_OPEN = 5,
 };

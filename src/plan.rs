@@ -25,13 +25,16 @@ pub enum Reason {
     /// No fresh evidence either way.
     Unverified = 2,
     /// Recent failures (its own or a component's breaker open, or a component that failed earlier
-    /// in this call): demoted, with a shorter timer, never below what the route's recent
+    /// in this call): demoted. Its timer is shorter only where its own breaker is open or it is
+    /// observed down (see [`Reason::FailOpen`]), and never below what the route's recent
     /// successes needed.
     Demoted = 3,
     /// Breaker half-open: tried again after the cool-down, on its full timer.
     Trial = 4,
     /// Fresh negative evidence or a recovery still in hold-down; tried anyway, because an
-    /// emergency attempt on a doubtful route costs seconds and skipping it can cost a life.
+    /// emergency attempt on a doubtful route costs seconds and skipping it can cost a life. A
+    /// route whose timer is below the network's own give-up (32 s) is then probed on a shorter
+    /// timer, never below what its recent successes needed.
     FailOpen = 5,
 }
 

@@ -226,12 +226,14 @@ pub enum sos_reason {
     Verified = 1,
     /// No fresh evidence either way.
     Unverified = 2,
-    /// Recent failures: demoted, with a shorter timer (never below what the route's recent
-    /// successes needed).
+    /// Recent failures: demoted. Its timer is shorter only where the route's own breaker is open
+    /// or it is observed down, and never below what the route's recent successes needed.
     Demoted = 3,
     /// Breaker half-open: one trial after the cool-down, on the full timer.
     Trial = 4,
-    /// Fresh negative evidence; tried anyway (fail open).
+    /// Fresh negative evidence (or a recovery still in hold-down); tried anyway (fail open). A
+    /// route whose timer is below the network's own give-up (32 s) is probed on a shorter timer,
+    /// never below what its recent successes needed.
     FailOpen = 5,
 }
 mirror!(sos_reason <=> Reason { Verified, Unverified, Demoted, Trial, FailOpen });
