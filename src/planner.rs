@@ -17,10 +17,9 @@
 //! - rule 4: a recovered component stays negative during the hold-down (in [`crate::state`]);
 //! - rule 9: no timer is cut below what the route's recent successes needed; a route whose timer
 //!   bounds a hang is probed on a shortened timer while observations say it is down; a half-open
-//!   trial runs on the full timer; a further attempt at a route in one call waits for the
-//!   network's own give-up ([`NETWORK_GIVE_UP_MS`]), or as long as the one before where that was
-//!   longer;
-//!   a route that ran out a shorter timer stays in the walk, after the routes not tried yet and
+//!   trial runs on the full timer; a further attempt at a route in one call waits for the network's
+//!   own give-up ([`NETWORK_GIVE_UP_MS`]), or as long as the one before where that was longer; a
+//!   route that ran out a shorter timer stays in the walk, after the routes not tried yet and
 //!   before unproven slow ones;
 //! - rule 6: timers are clipped to the remaining budget, and routes past it are left out;
 //! - rule 1: nothing with a fresh negative verdict is removed, only ranked last (fail open);

@@ -356,7 +356,9 @@ fn check(
         let failed_fast = constraints.tried_ms[index] > 0 && !failed_slowly;
         // For a call (not a text request), a route whose timer before any redial reaches the
         // network's give-up after the shorter ones: the policy's timer, shortened while its own
-        // breaker is open, never below what its recent successes needed and a quarter.
+        // breaker is open, never below what its recent successes needed and a quarter. (The
+        // probe of a route observed down shortens only timers already below the give-up, so it
+        // never moves a route across it.)
         let health = snapshot.route_health(index);
         let mut timer = route.setup_timeout_ms;
         if health.breaker(policy, now) == Breaker::Open {
