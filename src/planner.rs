@@ -18,9 +18,10 @@
 //! - rule 9: no timer is cut below what the route's recent successes needed; a route whose timer
 //!   bounds a hang is probed on a shortened timer while observations say it is down; a half-open
 //!   trial runs on the full timer; a further attempt at a route in one call waits for the network's
-//!   own give-up ([`NETWORK_GIVE_UP_MS`]), or as long as the one before where that was longer; a
-//!   route that ran out a shorter timer stays in the walk, after the routes not tried yet and
-//!   before unproven slow ones;
+//!   own give-up ([`NETWORK_GIVE_UP_MS`]), or as long as the one before where that was longer, and
+//!   twice as long where a route whose policy timer is at least the give-up (a scan, a text, a
+//!   satellite link) ran out its timer and is not observed down; a route that ran out a shorter
+//!   timer stays in the walk, after the routes not tried yet and before unproven slow ones;
 //! - rule 6: timers are clipped to the remaining budget, and routes past it are left out;
 //! - rule 1: nothing with a fresh negative verdict is removed, only ranked last (fail open);
 //! - rule 11: a component blamed by other routes' failures (its breaker, or a failure earlier
@@ -181,11 +182,8 @@ pub(crate) fn fill(
         })
         .and_then(|r| r.at(now_ms));
     let fresh;
-    let (attempts, order) = match kept {
-        Some(kept) => (
-            &kept.assessed.attempts,
-            &kept.orders[request.media as usize - 1],
-        ),
+    let (assessed, order) = match kept {
+        Some(kept) => (&kept.assessed, &kept.orders[request.media as usize - 1]),
         None => {
             let (mut assessed, mut order) = (NOT_ASSESSED, EMPTY_ORDER);
             assess(
@@ -204,7 +202,7 @@ pub(crate) fn fill(
                 &assessed,
                 Failures::of(constraints),
             );
-            fresh = (assessed.attempts, order);
+            fresh = (assessed, order);
             (&fresh.0, &fresh.1)
         }
     };
@@ -214,11 +212,11 @@ pub(crate) fn fill(
     let has_verified = entries
         .clone()
         .next()
-        .is_some_and(|index| attempts[index].evidence == Evidence::Positive);
+        .is_some_and(|index| assessed.attempts[index].evidence == Evidence::Positive);
     let mut remaining = constraints.remaining_ms.unwrap_or(policy.budget_ms);
     for index in entries {
         let route = &routes[index];
-        let mut attempt = attempts[index];
+        let mut attempt = assessed.attempts[index];
         let left_out =
             if attempt.evidence == Evidence::Unknown && !policy.allow_unverified && has_verified {
                 Some(LeftOutReason::Unverified)
@@ -241,7 +239,11 @@ pub(crate) fn fill(
             .expect("a usable route carries media for the request");
         attempt.needs_user_action =
             route.kind.needs_user_action() || attempt.media != request.media;
-        attempt.timeout_ms = escalated(attempt.timeout_ms, constraints.tried_ms[index]);
+        attempt.timeout_ms = escalated(
+            attempt.timeout_ms,
+            constraints.tried_ms[index],
+            constraints.timed_out.contains(index) && assessed.slow_today.contains(index),
+        );
         attempt.timeout_ms = attempt.timeout_ms.min(remaining);
         remaining -= attempt.timeout_ms;
         plan.attempts.push(attempt);
@@ -307,12 +309,17 @@ struct Assessed {
     suspicion: [u8; MAX_ROUTES],
     /// The routes that connected within the learning window (a setup time is learnt).
     proven: RouteSet,
+    /// The routes whose timer is what their medium needs (the policy's is at least the network's
+    /// give-up: a scan and an attach, a text, a satellite link) and that fresh observations do
+    /// not say are down: one that ran out its timer may just be slow today (rule 9).
+    slow_today: RouteSet,
 }
 
 const NOT_ASSESSED: Assessed = Assessed {
     attempts: [PLACEHOLDER; MAX_ROUTES],
     suspicion: [0; MAX_ROUTES],
     proven: RouteSet::EMPTY,
+    slow_today: RouteSet::EMPTY,
 };
 
 /// Fills `assessed` for each route in `among` from the state at `now_ms` and this call's
@@ -350,6 +357,10 @@ fn assess(
         // half-open trial.
         let need = view.setup_need_ms(now_ms);
         assessed.proven.set(index, need > 0);
+        assessed.slow_today.set(
+            index,
+            route.setup_timeout_ms >= NETWORK_GIVE_UP_MS && observed != Evidence::Negative,
+        );
         let floor = timer_floor_ms(need);
         let own = view.own_breaker(now_ms);
         let probe = own == Breaker::Closed
@@ -565,11 +576,17 @@ fn reason(class: Evidence, breaker: Breaker) -> Reason {
 /// and which the state would give `timeout_ms`: a redial waits for the network's own give-up (a
 /// route that is slow today gets the whole of what the network allows, as the phone's own
 /// ladder gives it), or as long as before where that was longer; never less than `timeout_ms`.
-fn escalated(timeout_ms: u64, before_ms: u32) -> u64 {
-    match u64::from(before_ms) {
-        0 => timeout_ms,
-        before => timeout_ms.max(before).max(NETWORK_GIVE_UP_MS),
+/// Where the earlier attempt ran out its timer and the route may be `slow_today` (its timer is
+/// what its medium needs, not a bound on a hang, and no observation explains the timeout), the
+/// redial waits twice as long: a scan and an attach that take 40 s can never beat a 32 s timer
+/// however often it is tried.
+fn escalated(timeout_ms: u64, before_ms: u32, slow_today: bool) -> u64 {
+    let before = u64::from(before_ms);
+    if before == 0 {
+        return timeout_ms;
     }
+    let wait = if slow_today { before * 2 } else { before };
+    timeout_ms.max(wait).max(NETWORK_GIVE_UP_MS)
 }
 
 /// The shortened timer of a demoted route: a percentage of the normal one, floored, and never

@@ -4,12 +4,13 @@
 For each rule it applies one deliberate bug to the planner (or the state store), runs that rule's
 property and expects it to FAIL, then restores the sources. Run from the repository root:
 
-    python3 tests/mutate_planner.py          # rules 1-11, the probe, long timers, the redial
-                                             # order, slow failures, the route cut short, the
-                                             # slow route's wait, the trials' backoff and the
-                                             # blame property
-    python3 tests/mutate_planner.py 4        # one rule (or `probe`, `long`, `redial`, `slowly`,
-                                             # `slowlast`, `cut`, `slow`, `backoff`, `blame`)
+    python3 tests/mutate_planner.py          # rules 1-11, the probe, the doubled redial, long
+                                             # timers, the redial order, slow failures, the route
+                                             # cut short, the slow route's wait, the trials'
+                                             # backoff and the blame property
+    python3 tests/mutate_planner.py 4        # one rule (or `probe`, `double`, `long`, `redial`,
+                                             # `slowly`, `slowlast`, `cut`, `slow`, `backoff`,
+                                             # `blame`)
 
 It exits non-zero if a property passes against its broken planner: such a property asserts
 nothing.
@@ -56,6 +57,8 @@ def mutate(rule):
         sub(P,"failures.slowly.contains(index) as u16 * 48","false as u16 * 48")
     elif rule=='probe':
         sub(P,"&& observed == Evidence::Negative;","&& false;")
+    elif rule=='double':
+        sub(P,"let wait = if slow_today { before * 2 } else { before };","let wait = before;")
     elif rule=='long':
         sub(P,"let long = a_call &&","let long = false &&")
     elif rule=='slowlast':
@@ -73,7 +76,7 @@ def mutate(rule):
 
 
 def main():
-    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['probe', 'long', 'redial', 'slowly', 'slowlast', 'cut', 'slow', 'backoff', 'blame']
+    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['probe', 'double', 'long', 'redial', 'slowly', 'slowlast', 'cut', 'slow', 'backoff', 'blame']
     originals = {path: open(path).read() for path in (P, S, R)}
     survived = []
     for rule in rules:
@@ -81,7 +84,7 @@ def main():
             mutate(rule)
             out = subprocess.run(
                 ['cargo', 'test', '--release', '--test', 'rules',
-                 {'probe': 'rule_9_a_route_observed', 'long': 'rule_2_', 'blame': 'blame_', 'redial': 'rule_10_redial', 'slowly': 'rule_10_redial', 'slowlast': 'rule_10_a_slow_route', 'cut': 'rule_9_a_route_cut', 'slow': 'rule_10_slow', 'backoff': 'rule_3_failed'}.get(rule, f'rule_{rule}_')],
+                 {'probe': 'rule_9_a_route_observed', 'double': 'rule_9_a_long_route', 'long': 'rule_2_', 'blame': 'blame_', 'redial': 'rule_10_redial', 'slowly': 'rule_10_redial', 'slowlast': 'rule_10_a_slow_route', 'cut': 'rule_9_a_route_cut', 'slow': 'rule_10_slow', 'backoff': 'rule_3_failed'}.get(rule, f'rule_{rule}_')],
                 capture_output=True, text=True).stdout
         finally:
             for path, text in originals.items():

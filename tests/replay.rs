@@ -177,7 +177,9 @@ fn sosroute_meets_the_dominance_bounds_on_the_robust_decision_worlds() {
 
 /// Where the worlds have a way out within the caller's patience, sosroute finds it for
 /// (nearly) every caller the oracle connects. The slow-scan Rogers world (a 40 s scan, past the
-/// network's own 32 s give-up) is the exception: no strategy but the oracle waits that long.
+/// network's own 32 s give-up) is the exception: sosroute gives the other network 64 s only on
+/// its redial (rule 9), after the home network's own redial, and 90 s of patience is spent by
+/// then for nearly every caller; only the oracle knows to wait 40 s at once.
 #[test]
 fn sosroute_is_close_to_the_oracle_on_the_robust_decision_worlds() {
     for name in ROBUST.iter().filter(|n| **n != "rogers-2022-slow-scan") {

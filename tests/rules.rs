@@ -917,6 +917,53 @@ proptest! {
         }
     }
 
+    /// Rule 9. A redial's timer: at least the network's own give-up and the earlier attempt's,
+    /// and twice the earlier one where it ran out and the route may be slow today: its policy
+    /// timer is at least the give-up (what its medium needs, not a bound on a hang) and fresh
+    /// observations do not say it is down; then clipped to the budget left. Modelled exactly on
+    /// a router that has seen observations only (no breaker, nothing learnt).
+    /// Broken planner it caught: no doubling (a 40 s scan never beats its 32 s timer).
+    #[test]
+    fn rule_9_a_long_route_that_ran_out_waits_twice_as_long(
+        facts in prop::collection::vec(prop::option::of((any::<u8>(), 0u8..2)), 7),
+        caller in 0u32..=Capabilities::ALL.0,
+        index in 0usize..6,
+        tried_s in 1u32..100,
+        ran_out in any::<bool>(),
+    ) {
+        let policy = default_policy();
+        let (history, per_component) = observed_once(&policy, &facts);
+        let router = router_with(&policy, &history);
+        let mut constraints = sosroute::__testing::Constraints::default();
+        constraints.tried_ms[index] = tried_s * 1_000;
+        constraints.timed_out.set(index, ran_out);
+        let request = voice(NOW, Capabilities(caller));
+        let policy = std::sync::Arc::new(policy);
+        let plan = sosroute::__testing::plan(&request, &router.snapshot(), &policy, NOW, &constraints);
+        let route = &policy.routes()[index];
+        let Some(at) = plan.attempts.iter().position(|a| a.route == route.id) else {
+            return Ok(());
+        };
+        let down = modelled_route_class(&policy, &per_component, index) == Evidence::Negative;
+        let give_up = sosroute::NETWORK_GIVE_UP_MS;
+        let state_timer = if down && route.setup_timeout_ms < give_up {
+            (route.setup_timeout_ms * u64::from(policy.demoted_timeout_pct) / 100)
+                .max(policy.min_setup_timeout_ms)
+        } else {
+            route.setup_timeout_ms
+        };
+        let before = u64::from(tried_s) * 1_000;
+        let slow_today = ran_out && route.setup_timeout_ms >= give_up && !down;
+        let wait = if slow_today { 2 * before } else { before };
+        let spent: u64 = plan.attempts[..at].iter().map(|a| a.timeout_ms).sum();
+        let left = policy.budget_ms - spent;
+        prop_assert_eq!(
+            plan.attempts[at].timeout_ms,
+            state_timer.max(wait).max(give_up).min(left),
+            "{}", plan.explain()
+        );
+    }
+
     /// Rule 11. Evidence over assumptions: once a route has connected after a shared
     /// component's breaker opened on another route's failures, that breaker no longer demotes
     /// it (without the success it would).

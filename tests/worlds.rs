@@ -1,7 +1,7 @@
 //! Generated outage worlds (`sosroute::sim::generate`): sosroute is held to the "Robust
 //! decisions" bounds (`sosroute::sim::dominance`) on them, not only on the shipped scenarios.
 //!
-//! The goal is every world. Today 19 of the 200 break a bound (103 did before decision rules
+//! The goal is every world. Today 17 of the 200 break a bound (103 did before decision rules
 //! 9-12 of the README), so the test holds the count at or below `MOST_BREAKING`, and the calls
 //! sosroute falls short by at or below `MOST_SHORT_OF_HOME_ONLY` and `MOST_SHORT_OF_ANDROID`, and
 //! prints every breaking seed: each may only go down. `sosroute worlds --count 200` shows them.
@@ -15,14 +15,14 @@ use sosroute::Policy;
 const WORLDS: u64 = 200;
 /// Calls per world: enough for the percentages, few enough for the whole test to take seconds.
 const CALLS: u32 = 300;
-/// Most of the `WORLDS` worlds that may break a bound: 19 break one on this commit. Lower it
+/// Most of the `WORLDS` worlds that may break a bound: 17 break one on this commit. Lower it
 /// whenever a change lowers the count; never raise it.
-const MOST_BREAKING: usize = 19;
+const MOST_BREAKING: usize = 17;
 /// How many calls, summed over the worlds, sosroute may connect fewer than `home_only`, and
 /// fewer than `android_like`'s share less one point: the count of breaking worlds does not move
-/// when a change makes a breaking world worse or better, these do. 367 and 224 (of 60,000 calls)
+/// when a change makes a breaking world worse or better, these do. 346 and 224 (of 60,000 calls)
 /// on this commit; lower them whenever a change does.
-const MOST_SHORT_OF_HOME_ONLY: f64 = 367.0;
+const MOST_SHORT_OF_HOME_ONLY: f64 = 346.0;
 const MOST_SHORT_OF_ANDROID: f64 = 224.0;
 
 /// Seeds `0..WORLDS` replayed, once for both tests.
