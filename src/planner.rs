@@ -19,9 +19,10 @@
 //!   bounds a hang is probed on a shortened timer while observations say it is down; a half-open
 //!   trial runs on the full timer; a further attempt at a route in one call waits for the network's
 //!   own give-up ([`NETWORK_GIVE_UP_MS`]), or as long as the one before where that was longer, and
-//!   twice as long where a route whose policy timer is at least the give-up (a scan, a text, a
-//!   satellite link) ran out its timer and is not observed down; a route that ran out a shorter
-//!   timer stays in the walk, after the routes not tried yet and before unproven slow ones;
+//!   twice as long (or twice the full timer) where a route whose policy timer is at least the
+//!   give-up (a scan, a text, a satellite link) ran out its timer and is not observed down; a
+//!   route that ran out a shorter timer stays in the walk, after the routes not tried yet and
+//!   before unproven slow ones;
 //! - rule 6: timers are clipped to the remaining budget, and routes past it are left out;
 //! - rule 1: nothing with a fresh negative verdict is removed, only ranked last (fail open);
 //! - rule 11: a component blamed by other routes' failures (its breaker, or a failure earlier
@@ -241,6 +242,7 @@ pub(crate) fn fill(
             route.kind.needs_user_action() || attempt.media != request.media;
         attempt.timeout_ms = escalated(
             attempt.timeout_ms,
+            route.setup_timeout_ms,
             constraints.tried_ms[index],
             constraints.timed_out.contains(index) && assessed.slow_today.contains(index),
         );
@@ -578,14 +580,19 @@ fn reason(class: Evidence, breaker: Breaker) -> Reason {
 /// ladder gives it), or as long as before where that was longer; never less than `timeout_ms`.
 /// Where the earlier attempt ran out its timer and the route may be `slow_today` (its timer is
 /// what its medium needs, not a bound on a hang, and no observation explains the timeout), the
-/// redial waits twice as long: a scan and an attach that take 40 s can never beat a 32 s timer
-/// however often it is tried.
-fn escalated(timeout_ms: u64, before_ms: u32, slow_today: bool) -> u64 {
+/// redial waits twice as long as that attempt or the route's `full_ms` timer, whichever was
+/// longer (a shortened attempt that ran out is weak evidence): a scan and an attach that take
+/// 40 s can never beat a 32 s timer however often it is tried.
+fn escalated(timeout_ms: u64, full_ms: u64, before_ms: u32, slow_today: bool) -> u64 {
     let before = u64::from(before_ms);
     if before == 0 {
         return timeout_ms;
     }
-    let wait = if slow_today { before * 2 } else { before };
+    let wait = if slow_today {
+        before.max(full_ms) * 2
+    } else {
+        before
+    };
     timeout_ms.max(wait).max(NETWORK_GIVE_UP_MS)
 }
 

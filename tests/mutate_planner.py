@@ -58,7 +58,7 @@ def mutate(rule):
     elif rule=='probe':
         sub(P,"&& observed == Evidence::Negative;","&& false;")
     elif rule=='double':
-        sub(P,"let wait = if slow_today { before * 2 } else { before };","let wait = before;")
+        sub(P,"before.max(full_ms) * 2","before")
     elif rule=='long':
         sub(P,"let long = a_call &&","let long = false &&")
     elif rule=='slowlast':

@@ -918,10 +918,11 @@ proptest! {
     }
 
     /// Rule 9. A redial's timer: at least the network's own give-up and the earlier attempt's,
-    /// and twice the earlier one where it ran out and the route may be slow today: its policy
-    /// timer is at least the give-up (what its medium needs, not a bound on a hang) and fresh
-    /// observations do not say it is down; then clipped to the budget left. Modelled exactly on
-    /// a router that has seen observations only (no breaker, nothing learnt).
+    /// and twice the earlier one or the route's full timer, whichever is longer, where the
+    /// earlier one ran out and the route may be slow today: its policy timer is at least the
+    /// give-up (what its medium needs, not a bound on a hang) and fresh observations do not say
+    /// it is down; then clipped to the budget left. Modelled exactly on a router that has seen
+    /// observations only (no breaker, nothing learnt).
     /// Broken planner it caught: no doubling (a 40 s scan never beats its 32 s timer).
     #[test]
     fn rule_9_a_long_route_that_ran_out_waits_twice_as_long(
@@ -954,7 +955,7 @@ proptest! {
         };
         let before = u64::from(tried_s) * 1_000;
         let slow_today = ran_out && route.setup_timeout_ms >= give_up && !down;
-        let wait = if slow_today { 2 * before } else { before };
+        let wait = if slow_today { 2 * before.max(route.setup_timeout_ms) } else { before };
         let spent: u64 = plan.attempts[..at].iter().map(|a| a.timeout_ms).sum();
         let left = policy.budget_ms - spent;
         prop_assert_eq!(

@@ -389,9 +389,9 @@ fn check(
         // Rule 6: positive timers that fit what remains. Rule 9: none above the route's full
         // timer (the policy's, or what its recent successes needed and a quarter), unless it is
         // a redial in this call: then the network's give-up, or the earlier timer if longer, and
-        // at most twice the earlier one where it ran out on a route whose policy timer is at
-        // least the give-up (whether an observation says it is down, and so forgoes the doubling,
-        // is left to tests/rules.rs).
+        // at most twice the earlier one or the route's own, whichever is longer, where it ran out
+        // on a route whose policy timer is at least the give-up (whether an observation says it
+        // is down, and so forgoes the doubling, is left to tests/rules.rs).
         assert!(a.timeout_ms > 0, "zero timeout\n{}", plan.explain());
         let need = snapshot.route_health(index).setup_need_ms(policy, now);
         let full = route.setup_timeout_ms.max(need + need / 4);
@@ -404,7 +404,7 @@ fn check(
         let doubled = constraints.timed_out.contains(index)
             && route.setup_timeout_ms >= NETWORK_GIVE_UP_MS;
         let most = if doubled {
-            (2 * before).max(redial)
+            (2 * before.max(route.setup_timeout_ms)).max(redial)
         } else {
             redial
         };
