@@ -194,6 +194,30 @@ fn sosroute_is_close_to_the_oracle_on_the_robust_decision_worlds() {
     }
 }
 
+/// Rule 9's doubled redial: in the slow-scan Rogers world (a 40 s scan, past the network's own
+/// 32 s give-up), a caller who keeps waiting three minutes connects, because the other network's
+/// redial waits 64 s; with every redial capped at the give-up no caller ever did (3.2 %, the
+/// dual-SIM ones), and neither does `android_like`.
+#[test]
+fn a_scan_slower_than_the_give_up_connects_on_its_redial() {
+    let text = std::fs::read_to_string(scenario_path("rogers-2022-slow-scan")).expect("readable");
+    assert!(
+        text.contains("\npatience_s = 90\n"),
+        "the scenario's patience moved"
+    );
+    let patient = text.replace("\npatience_s = 90\n", "\npatience_s = 180\n");
+    let scenario = Scenario::from_toml(&patient).expect("valid");
+    let r = replay(scenario, &Policy::us_default(), &mut |_| {}).expect("replays");
+    let (sos, oracle) = (strategy(&r, "sosroute"), strategy(&r, "oracle"));
+    assert!(
+        f64::from(sos.connected) >= 0.99 * f64::from(oracle.connected),
+        "sosroute {} < 99 % of oracle {}",
+        sos.connected,
+        oracle.connected
+    );
+    assert!(sos.connected > strategy(&r, "android_like").connected);
+}
+
 /// Every `scenarios/regress-*.toml`: worlds that once broke a bound, kept so they never do again.
 fn regression_files() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
