@@ -240,12 +240,15 @@ pub(crate) fn fill(
             .expect("a usable route carries media for the request");
         attempt.needs_user_action =
             route.kind.needs_user_action() || attempt.media != request.media;
-        attempt.timeout_ms = escalated(
-            attempt.timeout_ms,
-            route.setup_timeout_ms,
-            constraints.tried_ms[index],
-            constraints.timed_out.contains(index) && assessed.slow_today.contains(index),
-        );
+        let before_ms = constraints.tried_ms[index];
+        if before_ms > 0 {
+            attempt.timeout_ms = escalated(
+                attempt.timeout_ms,
+                route.setup_timeout_ms,
+                before_ms,
+                constraints.timed_out.contains(index) && assessed.slow_today.contains(index),
+            );
+        }
         attempt.timeout_ms = attempt.timeout_ms.min(remaining);
         remaining -= attempt.timeout_ms;
         plan.attempts.push(attempt);
