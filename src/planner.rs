@@ -40,7 +40,9 @@ use crate::route::{Capabilities, Media, RouteId, RouteKind, RouteSet, MAX_ROUTES
 use crate::state::{timer_floor_ms, Breaker, Evidence, Snapshot, Views};
 
 /// The network's own give-up on a call attempt that gets no answer: SIP timer B, 64 × T1 = 32 s
-/// (RFC 3261 §17.1.1.2). Repeated attempts at a route in one call escalate their timer towards it.
+/// (RFC 3261 §17.1.1.2). Repeated attempts at a route in one call escalate their timer to it; a
+/// route whose policy timer is already at least this long (what its medium needs: a scan and an
+/// attach, a text, a satellite link) waits twice as long on a redial after it ran out.
 pub const NETWORK_GIVE_UP_MS: u64 = 32_000;
 
 /// What a call session adds to a plain request.
