@@ -32,7 +32,7 @@ def sub(path, old, new):
 def mutate(rule):
     SORT = "        keys.sort_unstable();"
     if rule=='1':
-        sub(P,"        let mut attempt = attempts[index];","        let mut attempt = attempts[index];\n        if attempt.evidence == Evidence::Negative { continue; }")
+        sub(P,"        let mut attempt = assessed.attempts[index];","        let mut attempt = assessed.attempts[index];\n        if attempt.evidence == Evidence::Negative { continue; }")
     elif rule=='2':
         sub(P,"+ rank_slot(assessed.attempts[index].evidence, slow) * 16","+ rank_slot(Evidence::Positive, slow) * 16")
     elif rule=='3':
@@ -48,7 +48,7 @@ def mutate(rule):
     elif rule=='8':
         sub(P,"        Evidence::Positive if !slow => 0,\n        Evidence::Positive | Evidence::Unknown => 1,","        Evidence::Unknown => 0,\n        Evidence::Positive => 1,")
     elif rule=='9':
-        sub(P,"        0 => timeout_ms,\n        before => timeout_ms.max(before).max(NETWORK_GIVE_UP_MS),","        _ => timeout_ms,")
+        sub(P,"    timeout_ms.max(wait).max(NETWORK_GIVE_UP_MS)","    let _ = wait;\n    timeout_ms")
     elif rule=='10':
         sub(R,"            if self.failed.is_empty() {","            if true {")
     elif rule=='11':
