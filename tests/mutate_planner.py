@@ -23,10 +23,16 @@ S = 'src/state.rs'
 R = 'src/router.rs'
 
 
+# While set (path -> source), sub() only checks that its edit applies: main() tries every
+# mutation this way first, so a stale one stops the run before the first slow test build.
+DRY_RUN = None
+
+
 def sub(path, old, new):
-    s = open(path).read()
+    s = DRY_RUN[path] if DRY_RUN is not None else open(path).read()
     assert old in s, (path, old)
-    open(path, 'w').write(s.replace(old, new, 1))
+    if DRY_RUN is None:
+        open(path, 'w').write(s.replace(old, new, 1))
 
 
 def mutate(rule):
@@ -78,6 +84,11 @@ def mutate(rule):
 def main():
     rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['probe', 'double', 'long', 'redial', 'slowly', 'slowlast', 'cut', 'slow', 'backoff', 'blame']
     originals = {path: open(path).read() for path in (P, S, R)}
+    global DRY_RUN
+    DRY_RUN = originals
+    for rule in rules:
+        mutate(rule)
+    DRY_RUN = None
     survived = []
     for rule in rules:
         try:
