@@ -242,6 +242,7 @@ pub(crate) fn fill(
             .expect("a usable route carries media for the request");
         attempt.needs_user_action =
             route.kind.needs_user_action() || attempt.media != request.media;
+        // Rule 9: a redial of a route tried earlier in this call escalates its timer.
         let before_ms = constraints.tried_ms[index];
         if before_ms > 0 {
             attempt.timeout_ms = escalated(
@@ -364,15 +365,14 @@ fn assess(
         // half-open trial.
         let need = view.setup_need_ms(now_ms);
         assessed.proven.set(index, need > 0);
-        assessed.slow_today.set(
-            index,
-            route.setup_timeout_ms >= NETWORK_GIVE_UP_MS && observed != Evidence::Negative,
-        );
         let floor = timer_floor_ms(need);
+        // A timer below the give-up bounds a hang; one at or above it is what the route's
+        // medium needs, and one that ran out may just be slow today, unless observed down.
+        let bounds_hang = route.setup_timeout_ms < NETWORK_GIVE_UP_MS;
+        let down = observed == Evidence::Negative;
+        assessed.slow_today.set(index, !bounds_hang && !down);
         let own = view.own_breaker(now_ms);
-        let probe = own == Breaker::Closed
-            && route.setup_timeout_ms < NETWORK_GIVE_UP_MS
-            && observed == Evidence::Negative;
+        let probe = own == Breaker::Closed && bounds_hang && down;
         let timeout_ms = if probe || own == Breaker::Open {
             demoted_timeout(route.setup_timeout_ms, policy)
         } else {
@@ -579,10 +579,10 @@ fn reason(class: Evidence, breaker: Breaker) -> Reason {
     }
 }
 
-/// The timer of an attempt at a route whose latest attempt in this call ran `before_ms` (0: none)
-/// and which the state would give `timeout_ms`: a redial waits for the network's own give-up (a
-/// route that is slow today gets the whole of what the network allows, as the phone's own
-/// ladder gives it), or as long as before where that was longer; never less than `timeout_ms`.
+/// The timer of a redial of a route whose latest attempt in this call ran `before_ms` and which
+/// the state would give `timeout_ms`: a redial waits for the network's own give-up (a route that
+/// is slow today gets the whole of what the network allows, as the phone's own ladder gives it),
+/// or as long as before where that was longer; never less than `timeout_ms`.
 /// Where the earlier attempt ran out its timer and the route may be `slow_today` (its timer is
 /// what its medium needs, not a bound on a hang, and no observation explains the timeout), the
 /// redial waits twice as long as that attempt or the route's `full_ms` timer, whichever was
@@ -590,9 +590,6 @@ fn reason(class: Evidence, breaker: Breaker) -> Reason {
 /// 40 s can never beat a 32 s timer however often it is tried.
 fn escalated(timeout_ms: u64, full_ms: u64, before_ms: u32, slow_today: bool) -> u64 {
     let before = u64::from(before_ms);
-    if before == 0 {
-        return timeout_ms;
-    }
     let wait = if slow_today {
         before.max(full_ms) * 2
     } else {

@@ -62,7 +62,7 @@ def mutate(rule):
     elif rule=='redial':
         sub(P,"failures.slowly.contains(index) as u16 * 48","false as u16 * 48")
     elif rule=='probe':
-        sub(P,"&& observed == Evidence::Negative;","&& false;")
+        sub(P,"let probe = own == Breaker::Closed && bounds_hang && down;","let probe = false;")
     elif rule=='double':
         sub(P,"before.max(full_ms) * 2","before")
     elif rule=='long':
