@@ -125,6 +125,19 @@ fn modelled_route_class(
     class
 }
 
+/// The test's own model of the timer the state gives the route at policy index `index` on a
+/// router that has seen observations only (no breaker, nothing learnt): the policy's, or, for a
+/// route whose timer is below the network's give-up and that is observed `down`, the demoted
+/// share, floored (rule 9's probe).
+fn modelled_state_timer(policy: &Policy, index: usize, down: bool) -> u64 {
+    let timer = policy.routes()[index].setup_timeout_ms;
+    if down && timer < sosroute::NETWORK_GIVE_UP_MS {
+        (timer * u64::from(policy.demoted_timeout_pct) / 100).max(policy.min_setup_timeout_ms)
+    } else {
+        timer
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -904,14 +917,8 @@ proptest! {
         let mut left = policy.budget_ms;
         for a in &plan.attempts {
             let index = policy.route_index(a.route).unwrap();
-            let r = &policy.routes()[index];
             let down = modelled_route_class(&policy, &per_component, index) == Evidence::Negative;
-            let timer = if down && r.setup_timeout_ms < sosroute::NETWORK_GIVE_UP_MS {
-                (r.setup_timeout_ms * u64::from(policy.demoted_timeout_pct) / 100)
-                    .max(policy.min_setup_timeout_ms)
-            } else {
-                r.setup_timeout_ms
-            };
+            let timer = modelled_state_timer(&policy, index, down);
             prop_assert_eq!(a.timeout_ms, timer.min(left), "{}", plan.explain());
             left -= a.timeout_ms;
         }
@@ -947,12 +954,7 @@ proptest! {
         };
         let down = modelled_route_class(&policy, &per_component, index) == Evidence::Negative;
         let give_up = sosroute::NETWORK_GIVE_UP_MS;
-        let state_timer = if down && route.setup_timeout_ms < give_up {
-            (route.setup_timeout_ms * u64::from(policy.demoted_timeout_pct) / 100)
-                .max(policy.min_setup_timeout_ms)
-        } else {
-            route.setup_timeout_ms
-        };
+        let state_timer = modelled_state_timer(&policy, index, down);
         let before = u64::from(tried_s) * 1_000;
         let slow_today = ran_out && route.setup_timeout_ms >= give_up && !down;
         let wait = if slow_today { 2 * before.max(route.setup_timeout_ms) } else { before };
