@@ -20,7 +20,7 @@
 //!   trial runs on the full timer; a further attempt at a route in one call waits for the network's
 //!   own give-up ([`NETWORK_GIVE_UP_MS`]), or as long as the one before where that was longer, and
 //!   twice as long (or twice the full timer) where a route whose policy timer is at least the
-//!   give-up (a scan, a text, a satellite link) ran out its timer and is not observed down; a
+//!   give-up (a scan, a text, a satellite link) ran out its timer and is not reported down; a
 //!   route that ran out a shorter timer stays in the walk, after the routes not tried yet and
 //!   before unproven slow ones;
 //! - rule 6: timers are clipped to the remaining budget, and routes past it are left out;
@@ -318,8 +318,8 @@ struct Assessed {
     /// The routes that connected within the learning window (a setup time is learnt).
     proven: RouteSet,
     /// The routes whose timer is what their medium needs (the policy's is at least the network's
-    /// give-up: a scan and an attach, a text, a satellite link) and that fresh observations do
-    /// not say are down: one that ran out its timer may just be slow today (rule 9).
+    /// give-up: a scan and an attach, a text, a satellite link) and that no fresh report says are
+    /// down: one that ran out its timer may just be slow today (rule 9).
     slow_today: RouteSet,
 }
 
@@ -367,12 +367,14 @@ fn assess(
         assessed.proven.set(index, need > 0);
         let floor = timer_floor_ms(need);
         // A timer below the give-up bounds a hang; one at or above it is what the route's
-        // medium needs, and one that ran out may just be slow today, unless observed down.
+        // medium needs, and one that ran out may just be slow today, unless a fresh report says
+        // it is down (that explains a timeout; the hold-down after a report that it is back
+        // does not).
         let bounds_hang = route.setup_timeout_ms < NETWORK_GIVE_UP_MS;
-        let down = observed == Evidence::Negative;
+        let down = view.reported_down(now_ms);
         assessed.slow_today.set(index, !bounds_hang && !down);
         let own = view.own_breaker(now_ms);
-        let probe = own == Breaker::Closed && bounds_hang && down;
+        let probe = own == Breaker::Closed && bounds_hang && observed == Evidence::Negative;
         let timeout_ms = if probe || own == Breaker::Open {
             demoted_timeout(route.setup_timeout_ms, policy)
         } else {

@@ -334,9 +334,10 @@ impl ComponentState {
 }
 
 /// What the state of a component, or of a route with its components, says at any time under
-/// one policy, reduced to three instants: the observed evidence is negative before
-/// `negative_until_ms`, else positive before `positive_until_ms`, else unknown; the breaker, if
-/// tripped, is open before `open_until_ms`.
+/// one policy, reduced to a few instants: the observed evidence is negative before
+/// `negative_until_ms`, else positive before `positive_until_ms`, else unknown; of that negative
+/// window, a fresh report says down before `reported_down_until_ms` (the rest is the hold-down
+/// after a recovery); the breaker, if tripped, is open before `open_until_ms`.
 ///
 /// The one definition of evidence and breakers: [`ComponentState::observed`] and
 /// [`Health::breaker`] read a view made on the spot; the router computes views when the state
@@ -344,6 +345,7 @@ impl ComponentState {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct View {
     negative_until_ms: u64,
+    reported_down_until_ms: u64,
     positive_until_ms: u64,
     tripped: bool,
     /// When the breaker, if tripped, opened.
@@ -382,6 +384,9 @@ impl View {
         let opened_at = |v: View| if v.tripped { v.opened_at_ms } else { 0 };
         View {
             negative_until_ms: self.negative_until_ms.max(other.negative_until_ms),
+            reported_down_until_ms: self
+                .reported_down_until_ms
+                .max(other.reported_down_until_ms),
             positive_until_ms: self.positive_until_ms.min(other.positive_until_ms),
             tripped: self.tripped || other.tripped,
             opened_at_ms: opened_at(self).max(opened_at(other)),
@@ -396,6 +401,7 @@ impl Health {
     fn view(&self, policy: &Policy) -> View {
         View {
             negative_until_ms: 0,
+            reported_down_until_ms: 0,
             positive_until_ms: u64::MAX,
             tripped: self.tripped,
             opened_at_ms: self.opened_at_ms,
@@ -411,7 +417,7 @@ impl ComponentState {
         // positive slot makes it positive until its fact goes stale; `observed` answers
         // negative if any window covers `now`, so only the latest end of each matters.
         let hold_down = policy.hold_down_ms;
-        let (mut negative_until_ms, mut positive_until_ms) = (0, 0);
+        let (mut negative_until_ms, mut reported_down_until_ms, mut positive_until_ms) = (0, 0, 0);
         for s in self.slots.iter().flatten() {
             let stale_at = s.at_ms.saturating_add(policy.ttl_ms(s.fact.class()));
             let v = verdict(&s.fact);
@@ -425,12 +431,17 @@ impl ComponentState {
             if ended != 0 {
                 negative_until_ms = negative_until_ms.max(ended.saturating_add(hold_down));
             }
-            if v == Some(Evidence::Positive) {
-                positive_until_ms = positive_until_ms.max(stale_at);
+            match v {
+                Some(Evidence::Negative) => {
+                    reported_down_until_ms = reported_down_until_ms.max(stale_at);
+                }
+                Some(Evidence::Positive) => positive_until_ms = positive_until_ms.max(stale_at),
+                _ => {}
             }
         }
         View {
             negative_until_ms,
+            reported_down_until_ms,
             positive_until_ms,
             ..self.health.view(policy)
         }
@@ -515,6 +526,7 @@ impl RouteView {
         let opened = |v: &View| if v.tripped { v.open_until_ms } else { 0 };
         let changes = [
             self.view.negative_until_ms,
+            self.view.reported_down_until_ms,
             self.view.positive_until_ms,
             opened(&self.view),
             opened(&self.own),
@@ -532,6 +544,12 @@ impl RouteView {
     /// The route's observed evidence at `now_ms`: the worst over its components.
     pub(crate) fn observed(&self, now_ms: u64) -> Evidence {
         self.view.observed(now_ms)
+    }
+
+    /// Whether a fresh report at `now_ms` says one of the route's components is down (its
+    /// observed evidence is negative, and not only for the hold-down after a recovery).
+    pub(crate) fn reported_down(&self, now_ms: u64) -> bool {
+        now_ms < self.view.reported_down_until_ms
     }
 
     /// The route's breaker at `now_ms`: the worst over it and its components.

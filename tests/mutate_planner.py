@@ -4,13 +4,13 @@
 For each rule it applies one deliberate bug to the planner (or the state store), runs that rule's
 property and expects it to FAIL, then restores the sources. Run from the repository root:
 
-    python3 tests/mutate_planner.py          # rules 1-11, the probe, the doubled redial, long
-                                             # timers, the redial order, slow failures, the route
-                                             # cut short, the slow route's wait, the trials'
-                                             # backoff and the blame property
-    python3 tests/mutate_planner.py 4        # one rule (or `probe`, `double`, `long`, `redial`,
-                                             # `slowly`, `slowlast`, `cut`, `slow`, `backoff`,
-                                             # `blame`)
+    python3 tests/mutate_planner.py          # rules 1-11, the probe, the hold-down's redial, the
+                                             # doubled redial, long timers, the redial order, slow
+                                             # failures, the route cut short, the slow route's
+                                             # wait, the trials' backoff and the blame property
+    python3 tests/mutate_planner.py 4        # one rule (or `probe`, `holddown`, `double`, `long`,
+                                             # `redial`, `slowly`, `slowlast`, `cut`, `slow`,
+                                             # `backoff`, `blame`)
 
 It exits non-zero if a property passes against its broken planner: such a property asserts
 nothing.
@@ -62,7 +62,9 @@ def mutate(rule):
     elif rule=='redial':
         sub(P,"failures.slowly.contains(index) as u16 * 48","false as u16 * 48")
     elif rule=='probe':
-        sub(P,"let probe = own == Breaker::Closed && bounds_hang && down;","let probe = false;")
+        sub(P,"let probe = own == Breaker::Closed && bounds_hang && observed == Evidence::Negative;","let probe = false;")
+    elif rule=='holddown':
+        sub(P,"let down = view.reported_down(now_ms);","let down = observed == Evidence::Negative;")
     elif rule=='double':
         sub(P,"before.max(full_ms) * 2","before")
     elif rule=='long':
@@ -82,7 +84,7 @@ def mutate(rule):
 
 
 def main():
-    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['probe', 'double', 'long', 'redial', 'slowly', 'slowlast', 'cut', 'slow', 'backoff', 'blame']
+    rules = sys.argv[1:] or [str(r) for r in range(1, 12)] + ['probe', 'holddown', 'double', 'long', 'redial', 'slowly', 'slowlast', 'cut', 'slow', 'backoff', 'blame']
     originals = {path: open(path).read() for path in (P, S, R)}
     global DRY_RUN
     DRY_RUN = originals
@@ -95,7 +97,7 @@ def main():
             mutate(rule)
             out = subprocess.run(
                 ['cargo', 'test', '--release', '--test', 'rules',
-                 {'probe': 'rule_9_a_route_observed', 'double': 'rule_9_a_long_route', 'long': 'rule_2_', 'blame': 'blame_', 'redial': 'rule_10_redial', 'slowly': 'rule_10_redial', 'slowlast': 'rule_10_a_slow_route', 'cut': 'rule_9_a_route_cut', 'slow': 'rule_10_slow', 'backoff': 'rule_3_failed'}.get(rule, f'rule_{rule}_')],
+                 {'probe': 'rule_9_a_route_observed', 'holddown': 'rule_9_a_route_back', 'double': 'rule_9_a_long_route', 'long': 'rule_2_', 'blame': 'blame_', 'redial': 'rule_10_redial', 'slowly': 'rule_10_redial', 'slowlast': 'rule_10_a_slow_route', 'cut': 'rule_9_a_route_cut', 'slow': 'rule_10_slow', 'backoff': 'rule_3_failed'}.get(rule, f'rule_{rule}_')],
                 capture_output=True, text=True).stdout
         finally:
             for path, text in originals.items():

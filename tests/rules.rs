@@ -924,6 +924,50 @@ proptest! {
         }
     }
 
+    /// Rule 9. In the hold-down after its monitor reports it back, a route still ranks negative
+    /// (rule 4), and one whose timer bounds a hang is still probed; but no fresh report explains
+    /// a timeout there, so a long route (the other network's scan) that ran out its timer may be
+    /// slow today and waits twice as long on its redial. Modelled exactly, first attempt or
+    /// redial.
+    /// Broken planner it caught: the hold-down counted as a report of "down" for the doubling (a
+    /// 40 s scan during a flap's hold-down never gets the time it needs).
+    #[test]
+    fn rule_9_a_route_back_in_its_hold_down_is_not_reported_down(
+        long in any::<bool>(),
+        back_ago in 1_000u64..29_000,
+        down_for in 1_000u64..29_000,
+        tried_s in 0u32..100,
+        ran_out in any::<bool>(),
+    ) {
+        let policy = default_policy();
+        let router = Router::new(policy.clone());
+        let (name, radio_name) = if long { ("other_network", "other_ran") } else { ("home", "home_ran") };
+        let index = policy.routes().iter().position(|r| r.name == name).unwrap();
+        let route = policy.routes()[index].clone();
+        let back = NOW - back_ago;
+        router.update(&[obs(&router, radio_name, radio(RadioState::NoService), back - down_for)]).unwrap();
+        router.update(&[obs(&router, radio_name, radio(RadioState::InService), back)]).unwrap();
+        let mut constraints = sosroute::__testing::Constraints::default();
+        constraints.tried_ms[index] = tried_s * 1_000;
+        constraints.timed_out.set(index, ran_out && tried_s > 0);
+        let request = voice(NOW, Capabilities::ALL);
+        let policy = std::sync::Arc::new(policy);
+        let plan = sosroute::__testing::plan(&request, &router.snapshot(), &policy, NOW, &constraints);
+        let at = position(&plan, route.id);
+        prop_assert_eq!(plan.attempts[at].evidence, Evidence::Negative, "{}", plan.explain());
+        let give_up = sosroute::NETWORK_GIVE_UP_MS;
+        let state_timer = modelled_state_timer(&policy, index, true);
+        let before = u64::from(tried_s) * 1_000;
+        let timer = if tried_s == 0 {
+            state_timer
+        } else {
+            let wait = if ran_out && long { 2 * before.max(route.setup_timeout_ms) } else { before };
+            state_timer.max(wait).max(give_up)
+        };
+        let left = policy.budget_ms - plan.attempts[..at].iter().map(|a| a.timeout_ms).sum::<u64>();
+        prop_assert_eq!(plan.attempts[at].timeout_ms, timer.min(left), "{}", plan.explain());
+    }
+
     /// Rule 9. A redial's timer: at least the network's own give-up and the earlier attempt's,
     /// and twice the earlier one or the route's full timer, whichever is longer, where the
     /// earlier one ran out and the route may be slow today: its policy timer is at least the

@@ -1,7 +1,7 @@
 //! Generated outage worlds (`sosroute::sim::generate`): sosroute is held to the "Robust
 //! decisions" bounds (`sosroute::sim::dominance`) on them, not only on the shipped scenarios.
 //!
-//! The goal is every world. Today 238 of the 2,200 worlds replayed here (seeds 0-199, 1000-1999
+//! The goal is every world. Today 237 of the 2,200 worlds replayed here (seeds 0-199, 1000-1999
 //! and 5000-5999) break a bound, so the test holds the count at or below `MOST_BREAKING`, and
 //! the calls sosroute falls short by at or below `MOST_SHORT_OF_HOME_ONLY` and
 //! `MOST_SHORT_OF_ANDROID`, and prints every breaking seed: each may only go down. Summed over
@@ -17,15 +17,15 @@ use sosroute::Policy;
 const SEEDS: [(u64, u64); 3] = [(0, 200), (1_000, 2_000), (5_000, 6_000)];
 /// Calls per world: enough for the percentages, few enough for the whole test to take seconds.
 const CALLS: u32 = 300;
-/// Most of the worlds that may break a bound: 238 of 2,200 break one on this commit (17, 103 and
+/// Most of the worlds that may break a bound: 237 of 2,200 break one on this commit (17, 102 and
 /// 118 of the three ranges). Lower it whenever a change lowers the count; never raise it.
-const MOST_BREAKING: usize = 238;
+const MOST_BREAKING: usize = 237;
 /// How many calls, summed over the worlds, sosroute may connect fewer than `home_only`, and
 /// fewer than `android_like`'s share less one point: the count of breaking worlds does not move
 /// when a change makes a breaking world worse or better, these do. On this commit, of 660,000
-/// calls: 2,413 and 1,329 (on seeds 0-199 alone, 346 and 224). Lower them whenever a change
+/// calls: 2,404 and 1,329 (on seeds 0-199 alone, 346 and 224). Lower them whenever a change
 /// does.
-const MOST_SHORT_OF_HOME_ONLY: f64 = 2413.0;
+const MOST_SHORT_OF_HOME_ONLY: f64 = 2404.0;
 const MOST_SHORT_OF_ANDROID: f64 = 1329.0;
 
 /// Every seed of `SEEDS` replayed, once for both tests.
