@@ -199,6 +199,17 @@ fn assert_close_to_the_oracle(r: &Report) {
     );
 }
 
+/// Rule 9's doubled redial in a hold-down: in gen-1073 (a shared router; the other network needs
+/// a 45.9 s scan and most handsets' monitors say it is broken, the rest that it works), the
+/// other network is held down after each report that it works, but no report that it is down is
+/// fresh, so its redial after a timeout waits twice as long and connects. While the hold-down
+/// counted as a report of "down" for the redial, 73.3 % of the calls connected: exactly
+/// `android_like`'s 74.3 % less the one point the bound allows, one call from breaking it.
+#[test]
+fn a_long_route_in_its_hold_down_gets_its_doubled_redial() {
+    assert_close_to_the_oracle(&run("regress-gen-1073"));
+}
+
 /// Rule 9's doubled redial: in the slow-scan Rogers world (a 40 s scan, past the network's own
 /// 32 s give-up), a caller who keeps waiting three minutes connects, because the other network's
 /// redial waits 64 s; with every redial capped at the give-up no caller ever did (3.2 %, the
