@@ -327,7 +327,11 @@ proptest! {
                 .map(|c| state(c).observed(&policy, now))
                 .max()
                 .unwrap_or(Evidence::Unknown);
-            let open_until = |c: ComponentId| state(c).health.opened_at_ms + policy.cool_down_ms;
+            // Open for the cool-down, doubled for each failed trial (rule 3's backoff).
+            let open_until = |c: ComponentId| {
+                let h = state(c).health;
+                h.opened_at_ms + (policy.cool_down_ms << h.failed_trials.min(3))
+            };
             match a.blamed {
                 Some(c) => {
                     prop_assert!(route.needs.contains(c), "{}", plan.explain());
