@@ -215,10 +215,13 @@ def main():
                     world, _, rest = line[len('dominance bound broken: '):].partition(': breaks ')
                     broken.setdefault(world, []).append(rest)
         calls = points = 0.0
+        by_bound = {}
         for bounds in broken.values():
             for b in bounds:
                 c, p = shortfall(b)
                 calls, points = calls + c, points + p
+                bound = b.split('": ')[0] + '"'
+                by_bound[bound] = by_bound.get(bound, 0) + 1
         print(f'{family}: {len(broken)} of {len(files)} worlds break a bound '
               f'({sum(map(len, broken.values()))} bounds; {calls:.0f} calls below home_only, '
               f'{points:.1f} points below android_like less one)')
@@ -226,11 +229,6 @@ def main():
         if len(broken) > most[0] or calls > most[1] or points > most[2] + 0.05:
             over.append(f'{family}: {len(broken)} worlds, {calls:.0f} calls, {points:.1f} points '
                         f'(at most {most[0]}, {most[1]}, {most[2]})')
-        by_bound = {}
-        for bounds in broken.values():
-            for b in bounds:
-                bound = b.split('": ')[0] + '"'
-                by_bound[bound] = by_bound.get(bound, 0) + 1
         for bound, count in sorted(by_bound.items()):
             print(f'  {count:4} x {bound}')
         for world, bounds in list(broken.items())[:8]:
